@@ -1,0 +1,3 @@
+using Pipeline.Cli;
+
+return await CtlCommand.Build().Parse(args).InvokeAsync();

@@ -1,0 +1,3 @@
+using Pipeline.Host;
+
+return await PipelineCommand.Build().Parse(args).InvokeAsync();
