@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Pipeline.Host.Commands;
 
 namespace Pipeline.Host;
 
@@ -10,6 +11,7 @@ public static class PipelineCommand
         var root = new RootCommand(
             "PipelineCluster: event-driven ingest of weather and ocean model output " +
             "(broker announcement -> fetch -> GRIB2/NetCDF decode -> Zarr + references -> WIS2 notification).");
+        root.Subcommands.Add(ServeCommand.Build());
         return root;
     }
 }

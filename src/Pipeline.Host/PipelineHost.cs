@@ -1,0 +1,104 @@
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using Pipeline.Host.Configuration;
+using Pipeline.Host.Management;
+using Scalar.AspNetCore;
+
+namespace Pipeline.Host;
+
+/// <summary>
+/// Composes one node: settings, the Akka.NET cluster, the management HTTP API, health, OpenAPI and metrics.
+/// Features add themselves through their own hosting extensions; this class only composes.
+/// </summary>
+public static class PipelineHost
+{
+    /// <summary>Meters whose instruments are exported at <c>/metrics</c>.</summary>
+    public const string MeterPrefix = "Pipeline.*";
+
+    /// <param name="args">Host arguments (ASP.NET's own, e.g. <c>--urls</c>, are not used: see Pipeline:Management:Urls).</param>
+    /// <param name="configFile">An optional JSON configuration file (<c>--config</c>), above appsettings.json, below environment variables.</param>
+    /// <param name="overrides">In-memory values above everything else (tests, demo).</param>
+    public static WebApplication Build(string[] args, string? configFile = null, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        if (configFile is not null)
+        {
+            if (!File.Exists(configFile))
+                throw new FileNotFoundException($"the configuration file '{configFile}' does not exist", configFile);
+            builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false, reloadOnChange: false);
+            builder.Configuration.AddEnvironmentVariables(); // the environment still wins over the file
+        }
+        if (overrides is not null) builder.Configuration.AddInMemoryCollection(overrides);
+
+        var section = builder.Configuration.GetSection(PipelineSettings.Section);
+        builder.Services.AddOptions<PipelineSettings>().Bind(section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<PipelineSettings>, PipelineSettingsValidator>();
+        var settings = Validated(section);
+
+        builder.WebHost.UseUrls(settings.Management.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.AddPipelineHealthChecks();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(MeterPrefix).AddPrometheusExporter());
+
+        builder.Services.AddAkka(settings.Node.SystemName, (akka, _) => akka.AddPipelineCluster(settings.Node));
+
+        var app = builder.Build();
+        app.MapPipelineHealthEndpoints();
+        app.MapClusterEndpoints();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapScalarApiReference("/docs", options => options.WithTitle("PipelineCluster management API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    /// <summary>Remoting, clustering with the keep-majority split brain resolver, and joining the seeds (or itself).</summary>
+    public static AkkaConfigurationBuilder AddPipelineCluster(this AkkaConfigurationBuilder akka, NodeSettings node)
+    {
+        akka.ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            })
+            .WithRemoting(new RemoteOptions
+            {
+                HostName = node.Hostname,
+                PublicHostName = node.PublicHostname ?? node.Hostname,
+                Port = node.Port,
+            })
+            .WithClustering(new ClusterOptions
+            {
+                SeedNodes = [.. node.SeedNodes],
+                Roles = [.. node.Roles],
+                SplitBrainResolver = new KeepMajorityOption(),
+            })
+            // Typed options have no stable-after: this one key says how long membership must be stable before downing.
+            .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)node.SplitBrainStableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend);
+        if (node.SeedNodes.Count == 0)
+            akka.AddStartup((system, _) =>
+            {
+                var cluster = Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+            });
+        return akka;
+    }
+
+    /// <summary>Binds and validates at once, so a bad setting stops the node before anything starts.</summary>
+    private static PipelineSettings Validated(IConfigurationSection section)
+    {
+        var settings = new PipelineSettings();
+        section.Bind(settings);
+        var result = new PipelineSettingsValidator().Validate(null, settings);
+        if (result.Failed) throw new OptionsValidationException(PipelineSettings.Section, typeof(PipelineSettings), result.Failures);
+        return settings;
+    }
+}

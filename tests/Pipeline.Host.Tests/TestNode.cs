@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Pipeline.Testing;
+
+namespace Pipeline.Host.Tests;
+
+/// <summary>A real single-node cluster with its management API on a free loopback port.</summary>
+public sealed class TestNode : IAsyncDisposable
+{
+    public const string Token = "test-token-0123456789abcdef";
+
+    private TestNode(WebApplication app, Uri address)
+    {
+        App = app;
+        Address = address;
+    }
+
+    public WebApplication App { get; }
+
+    public Uri Address { get; }
+
+    public static async Task<TestNode> StartAsync(IReadOnlyDictionary<string, string?>? extra = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Pipeline:Node:Port"] = "0",
+            ["Pipeline:Node:SystemName"] = "pipeline-test",
+            ["Pipeline:Management:Urls"] = "http://127.0.0.1:0",
+            ["Pipeline:Management:Token"] = Token,
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>()) settings[key] = value;
+        var app = PipelineHost.Build([], overrides: settings);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var node = new TestNode(app, new Uri(address));
+        using var http = node.Client();
+        await Eventually.HoldsAsync(() => http.GetAsync("/healthz/ready"), r => r.IsSuccessStatusCode, what: "node ready");
+        return node;
+    }
+
+    public HttpClient Client(string? token = null) => ManagementHttp.Client(Address, token);
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
