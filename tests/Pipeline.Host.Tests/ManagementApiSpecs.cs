@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Pipeline.Host.Management;
+using Pipeline.Testing;
 using Xunit;
 
 namespace Pipeline.Host.Tests;
@@ -12,7 +13,7 @@ public sealed class ManagementApiSpecs
     [Fact]
     public async Task Should_report_live_and_ready_when_the_node_is_an_up_member()
     {
-        await using var node = await TestNode.StartAsync();
+        await using var node = await Nodes.StartAsync();
         using var http = node.Client();
 
         var live = await http.GetAsync("/healthz/live");
@@ -26,7 +27,7 @@ public sealed class ManagementApiSpecs
     [Fact]
     public async Task Should_list_the_node_as_up_when_members_are_asked_for()
     {
-        await using var node = await TestNode.StartAsync();
+        await using var node = await Nodes.StartAsync();
         using var http = node.Client();
 
         var members = await http.GetFromJsonAsync<ClusterEndpoints.MembersView>("/cluster/members", JsonSerializerOptions.Web);
@@ -51,7 +52,7 @@ public sealed class ManagementApiSpecs
     [Fact]
     public async Task Should_refuse_member_operations_with_a_reason_when_the_token_is_missing_or_wrong()
     {
-        await using var node = await TestNode.StartAsync();
+        await using var node = await Nodes.StartAsync();
         using var anonymous = node.Client();
         using var wrong = node.Client("not-the-token-at-all-xxxxx");
         var self = (await anonymous.GetFromJsonAsync<ClusterEndpoints.MembersView>("/cluster/members", JsonSerializerOptions.Web))!.SelfNode;
@@ -77,7 +78,7 @@ public sealed class ManagementApiSpecs
     [Fact]
     public async Task Should_reject_an_unknown_operation_when_the_token_is_right()
     {
-        await using var node = await TestNode.StartAsync();
+        await using var node = await Nodes.StartAsync();
         using var http = node.Client(TestNode.Token);
         var self = (await http.GetFromJsonAsync<ClusterEndpoints.MembersView>("/cluster/members", JsonSerializerOptions.Web))!.SelfNode;
 
@@ -90,7 +91,7 @@ public sealed class ManagementApiSpecs
     [Fact]
     public async Task Should_make_the_member_leave_when_asked_with_the_token()
     {
-        await using var node = await TestNode.StartAsync();
+        await using var node = await Nodes.StartAsync();
         using var http = node.Client(TestNode.Token);
         var self = (await http.GetFromJsonAsync<ClusterEndpoints.MembersView>("/cluster/members", JsonSerializerOptions.Web))!.SelfNode;
 
@@ -106,7 +107,7 @@ public sealed class ManagementApiSpecs
     [Fact]
     public async Task Should_close_reading_endpoints_when_reads_require_the_token()
     {
-        await using var node = await TestNode.StartAsync(new Dictionary<string, string?> { ["Pipeline:Management:ReadsRequireToken"] = "true" });
+        await using var node = await Nodes.StartAsync(new Dictionary<string, string?> { ["Pipeline:Management:ReadsRequireToken"] = "true" });
         using var anonymous = node.Client();
         using var authorised = node.Client(TestNode.Token);
 
@@ -119,7 +120,7 @@ public sealed class ManagementApiSpecs
     [Fact]
     public async Task Should_answer_not_found_when_the_shard_region_is_unknown()
     {
-        await using var node = await TestNode.StartAsync();
+        await using var node = await Nodes.StartAsync();
         using var http = node.Client();
         var response = await http.GetAsync("/cluster/shards/no-such-region");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
@@ -129,7 +130,7 @@ public sealed class ManagementApiSpecs
     [Fact]
     public async Task Should_serve_openapi_docs_and_metrics_when_asked()
     {
-        await using var node = await TestNode.StartAsync();
+        await using var node = await Nodes.StartAsync();
         using var http = node.Client();
 
         var openApi = await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");

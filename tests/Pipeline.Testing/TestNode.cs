@@ -1,12 +1,14 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Pipeline.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
-namespace Pipeline.Host.Tests;
+namespace Pipeline.Testing;
 
-/// <summary>A real single-node cluster with its management API on a free loopback port.</summary>
+/// <summary>
+/// A real node (built by the caller, normally <c>PipelineHost.Build</c>) with its management API on a free
+/// loopback port and Akka.Remote on a free port, started and ready (member Up).
+/// </summary>
 public sealed class TestNode : IAsyncDisposable
 {
     public const string Token = "test-token-0123456789abcdef";
@@ -21,7 +23,8 @@ public sealed class TestNode : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<TestNode> StartAsync(IReadOnlyDictionary<string, string?>? extra = null)
+    public static async Task<TestNode> StartAsync(
+        Func<IReadOnlyDictionary<string, string?>, WebApplication> build, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -32,7 +35,7 @@ public sealed class TestNode : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>()) settings[key] = value;
-        var app = PipelineHost.Build([], overrides: settings);
+        var app = build(settings);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var node = new TestNode(app, new Uri(address));
