@@ -183,13 +183,15 @@ public sealed class LatLonGrid : GridDefinition
         var lon2 = LongitudeOfLastGridPoint;
         if (lon2 < lon1) lon2 += 360;
         var range = lon2 - lon1;
+        var maxRow = PointsPerRow.Max();
+        var global = Math.Abs(range + 360.0 / maxRow - 360.0) < 1e-3;
         var k = 0;
         var y = lat1;
         for (var j = 0; j < nj; j++)
         {
             var row = PointsPerRow[j];
             // ecCodes' latlon_reduced: a row that closes the circle is spread over 360 degrees.
-            var dlon = row > 1 ? (IsGlobalRange(range, row) ? 360.0 / row : range / (row - 1)) : 0;
+            var dlon = row > 1 ? (global ? 360.0 / row : range / (row - 1)) : 0;
             var x = lon1;
             for (var i = 0; i < row; i++, k++)
             {
@@ -200,8 +202,6 @@ public sealed class LatLonGrid : GridDefinition
             y += dlat;
         }
     }
-
-    private static bool IsGlobalRange(double range, int row) => Math.Abs(range + 360.0 / row - 360.0) < 360.0 / row * 0.5 && range > 300;
 }
 
 /// <summary>Rotated-pole transforms shared by 3.1 and 3.32769.</summary>

@@ -81,7 +81,8 @@ public sealed class SpaceViewGrid : GridDefinition
         var ry = rpol / req * angularSize / Dy;
         int nx = (int)_nx, ny = (int)_ny;
         var xp = _scan.IScansNegatively ? nx - 1 - (Xp - Xo) : Xp - Xo;
-        var yp = _scan.JScansPositively ? Yp - Yo : ny - 1 - (Yp - Yo);
+        // As ecCodes 2.28 places them (checked against it on a Meteosat disk scanned -i +j).
+        var yp = _scan.JScansPositively ? ny - 1 - (Yp - Yo) : Yp - Yo;
         var factor2 = req / rpol * (req / rpol);
         var factor1 = height * height - req * req;
         var sx = new double[nx];
@@ -113,7 +114,7 @@ public sealed class SpaceViewGrid : GridDefinition
                 var sn = (hcc - sd) / tmp1;
                 var s1 = height - sn * cx[ix] * cy;
                 var s2 = sn * sx[ix] * cy;
-                var s3 = sn * sy;
+                var s3 = -sn * sy; // ecCodes: +y (later rows) lies south
                 var sxy = Math.Sqrt(s1 * s1 + s2 * s2);
                 var lo = Math.Atan(s2 / s1) * ProjMath.Rad2Deg + lop;
                 lats[k] = Math.Atan(factor2 * s3 / sxy) * ProjMath.Rad2Deg;
