@@ -46,10 +46,17 @@ public sealed record ZstdCodec(int Level = 3) : IBytesCodec
 
     public byte[] Decode(ReadOnlySpan<byte> data)
     {
-        using var decompressor = new Decompressor();
-        var size = Decompressor.GetDecompressedSize(data);
-        if (size > int.MaxValue) throw new InvalidDataException($"zstd frame declares {size} bytes, more than a chunk can hold");
-        return decompressor.Unwrap(data).ToArray();
+        try
+        {
+            using var decompressor = new Decompressor();
+            var size = Decompressor.GetDecompressedSize(data);
+            if (size > int.MaxValue) throw new InvalidDataException($"zstd frame declares {size} bytes, more than a chunk can hold");
+            return decompressor.Unwrap(data).ToArray();
+        }
+        catch (ZstdException e)
+        {
+            throw new InvalidDataException($"not a valid zstd frame ({data.Length} bytes): {e.Message}", e);
+        }
     }
 
     public JsonObject V2Config() => new() { ["id"] = "zstd", ["level"] = Level };
