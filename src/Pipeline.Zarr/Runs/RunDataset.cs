@@ -1,0 +1,196 @@
+using System.Collections.Immutable;
+using System.Text.Json.Nodes;
+using Pipeline.Zarr.Codecs;
+using Pipeline.Zarr.Metadata;
+
+namespace Pipeline.Zarr.Runs;
+
+/// <summary>
+/// A growing leading dimension of a model run (time, step, level). The index of a value is a pure function of the
+/// value (position in <see cref="Values"/>, or <c>(value - Start) / Increment</c> on a regular axis), never of the
+/// order files arrive in: that is what makes a run written in any order equal to the ordered run.
+/// </summary>
+public sealed record RunAxis(string Name, ZarrDataType DataType, JsonObject Attributes, double Start = 0, double Increment = 1,
+    IReadOnlyList<double>? Values = null)
+{
+    public long IndexOf(double value)
+    {
+        if (Values is not null)
+        {
+            for (var i = 0; i < Values.Count; i++) if (Values[i].Equals(value)) return i;
+            throw new ArgumentOutOfRangeException(nameof(value), $"axis '{Name}': {value} is not one of its {Values.Count} values");
+        }
+        var k = (value - Start) / Increment;
+        var rounded = Math.Round(k);
+        if (Math.Abs(k - rounded) > 1e-9 || rounded < 0)
+            throw new ArgumentOutOfRangeException(nameof(value), $"axis '{Name}': {value} is not on the regular axis {Start} + k * {Increment}");
+        return (long)rounded;
+    }
+
+    public double ValueAt(long index) => Values is not null ? Values[(int)index] : Start + index * Increment;
+}
+
+/// <summary>A data variable of the run: its leading axes (by name) then the grid dimensions of the layout.</summary>
+public sealed record RunVariable(string Name, IReadOnlyList<string> Axes, JsonObject Attributes, ZarrDataType? DataType = null);
+
+/// <summary>A fixed coordinate (latitude, longitude, a scalar level) written whole with the metadata.</summary>
+public sealed record RunStaticArray(string Name, string[] Dimensions, ZarrDataType DataType, JsonObject Attributes, double[] Values, long[]? Shape = null);
+
+/// <summary>A coordinate computed from axis values, e.g. <c>valid_time(time, step) = time + step * 3600</c>.</summary>
+public sealed record RunDerivedArray(string Name, IReadOnlyList<string> Axes, ZarrDataType DataType, JsonObject Attributes,
+    Func<IReadOnlyDictionary<string, double>, double> Compute);
+
+/// <summary>Everything fixed about one run group (one cfgrib hypercube).</summary>
+public sealed record RunLayout(
+    string GroupPath,
+    IReadOnlyList<RunAxis> Axes,
+    string[] GridDimensions,
+    long[] GridShape,
+    IReadOnlyList<RunVariable> Variables,
+    IReadOnlyList<RunStaticArray> StaticArrays,
+    IReadOnlyList<RunDerivedArray> DerivedArrays,
+    JsonObject GroupAttributes,
+    CodecPipeline Codecs,
+    int MaxChunkBytes = ChunkPlanner.DefaultMaxChunkBytes)
+{
+    public RunAxis Axis(string name) => Axes.FirstOrDefault(a => a.Name == name)
+                                        ?? throw new ArgumentException($"run '{GroupPath}' has no axis '{name}'", nameof(name));
+
+    public RunVariable Variable(string name) => Variables.FirstOrDefault(v => v.Name == name)
+                                                ?? throw new ArgumentException($"run '{GroupPath}' has no variable '{name}'", nameof(name));
+}
+
+/// <summary>One field's chunks are in the store: the event the metadata owner folds into <see cref="RunState"/>.</summary>
+public sealed record FieldWritten(string Variable, ImmutableArray<long> Indices, IReadOnlyList<string> Keys);
+
+/// <summary>
+/// What the metadata says about a run: the extent of each axis. Pure and order-free: folding the same events in any
+/// order, any number of times, gives the same state (extents are maxima).
+/// </summary>
+public sealed record RunState(ImmutableSortedDictionary<string, long> Extents)
+{
+    public static readonly RunState Empty = new(ImmutableSortedDictionary<string, long>.Empty.WithComparers(StringComparer.Ordinal));
+
+    public long Extent(string axis) => Extents.GetValueOrDefault(axis);
+
+    public RunState Apply(RunLayout layout, FieldWritten written)
+    {
+        var variable = layout.Variable(written.Variable);
+        var extents = Extents;
+        for (var i = 0; i < variable.Axes.Count; i++)
+        {
+            var needed = written.Indices[i] + 1;
+            if (needed > extents.GetValueOrDefault(variable.Axes[i])) extents = extents.SetItem(variable.Axes[i], needed);
+        }
+        return ReferenceEquals(extents, Extents) ? this : new RunState(extents);
+    }
+}
+
+/// <summary>
+/// A model-run dataset that grows as files arrive. Two roles, so that chunk writes run in parallel while one owner
+/// (the ModelRun actor) serialises metadata:
+/// <list type="bullet">
+/// <item><see cref="WriteFieldAsync"/>: any thread, any order, any number of times; writes only the field's own
+/// chunks (deterministic keys and bytes) and returns a <see cref="FieldWritten"/>.</item>
+/// <item><see cref="RunState.Apply"/> + <see cref="CommitMetadataAsync"/>: the owner only; the metadata written
+/// is a pure function of the state, so re-committing is idempotent.</item>
+/// </list>
+/// </summary>
+public sealed class RunDataset(ZarrWriter writer, RunLayout layout)
+{
+    public RunLayout Layout { get; } = layout;
+
+    public ZarrWriter Writer { get; } = writer;
+
+    /// <summary>Writes one 2-D (or 1-D <c>values</c>) field at the given axis values; returns what the owner must fold in.</summary>
+    public async Task<FieldWritten> WriteFieldAsync(string variable, IReadOnlyList<double> axisValues, ReadOnlyMemory<float> values,
+        CancellationToken cancellationToken = default)
+    {
+        var v = Layout.Variable(variable);
+        if (axisValues.Count != v.Axes.Count)
+            throw new ArgumentException($"variable '{variable}' has axes ({string.Join(", ", v.Axes)}); got {axisValues.Count} values");
+        var indices = new long[v.Axes.Count];
+        for (var i = 0; i < indices.Length; i++) indices[i] = Layout.Axis(v.Axes[i]).IndexOf(axisValues[i]);
+        var shape = indices.Select(i => i + 1).Concat(Layout.GridShape).ToArray();
+        var array = ArrayOf(v, shape);
+        var keys = await Writer.WriteBlockAsync(array, indices, values, cancellationToken).ConfigureAwait(false);
+        return new FieldWritten(variable, [.. indices], keys);
+    }
+
+    /// <summary>
+    /// Writes all metadata for <paramref name="state"/>: group, every variable's array metadata at the current extents,
+    /// axis and derived coordinates, static coordinates, consolidated metadata. Call from one owner at a time.
+    /// </summary>
+    public async Task CommitMetadataAsync(RunState state, CancellationToken cancellationToken = default)
+    {
+        var prefix = Layout.GroupPath.Length == 0 ? "" : Layout.GroupPath + "/";
+        await Writer.WriteGroupAsync(Layout.GroupPath, Layout.GroupAttributes, cancellationToken).ConfigureAwait(false);
+        foreach (var v in Layout.Variables)
+        {
+            var shape = v.Axes.Select(state.Extent).Concat(Layout.GridShape).ToArray();
+            await Writer.WriteArrayMetadataAsync(ArrayOf(v, shape), cancellationToken).ConfigureAwait(false);
+        }
+        foreach (var axis in Layout.Axes)
+        {
+            var n = state.Extent(axis.Name);
+            var data = new double[n];
+            for (var i = 0; i < n; i++) data[i] = axis.ValueAt(i);
+            await WriteNumbersAsync(new ZarrArray(prefix + axis.Name, axis.DataType, [n], [(int)Math.Max(1, n)], [axis.Name], axis.Attributes), data, cancellationToken).ConfigureAwait(false);
+        }
+        foreach (var d in Layout.DerivedArrays)
+        {
+            var shape = d.Axes.Select(state.Extent).ToArray();
+            var total = shape.Aggregate(1L, (a, b) => a * b);
+            var data = new double[total];
+            var values = new Dictionary<string, double>();
+            for (long flat = 0; flat < total; flat++)
+            {
+                var rest = flat;
+                for (var k = shape.Length - 1; k >= 0; k--)
+                {
+                    var idx = shape[k] == 0 ? 0 : rest % shape[k];
+                    rest = shape[k] == 0 ? 0 : rest / shape[k];
+                    values[d.Axes[k]] = Layout.Axis(d.Axes[k]).ValueAt(idx);
+                }
+                data[flat] = d.Compute(values);
+            }
+            var chunks = shape.Select(s => (int)Math.Max(1, s)).ToArray();
+            await WriteNumbersAsync(new ZarrArray(prefix + d.Name, d.DataType, shape, chunks, [.. d.Axes], d.Attributes), data, cancellationToken).ConfigureAwait(false);
+        }
+        foreach (var s in Layout.StaticArrays)
+        {
+            var shape = s.Shape ?? (s.Dimensions.Length == 0 ? [] : [s.Values.Length]);
+            var chunks = ChunkPlanner.Plan(shape, 0, s.DataType.Size, Layout.MaxChunkBytes);
+            await WriteNumbersAsync(new ZarrArray(prefix + s.Name, s.DataType, shape, chunks, s.Dimensions, s.Attributes), s.Values, cancellationToken).ConfigureAwait(false);
+        }
+        await Writer.ConsolidateAsync(Layout.GroupPath, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The array definition of a variable at a given shape (chunk shape depends only on the grid).</summary>
+    public ZarrArray ArrayOf(RunVariable v, long[] shape)
+    {
+        var prefix = Layout.GroupPath.Length == 0 ? "" : Layout.GroupPath + "/";
+        var type = v.DataType ?? ZarrDataType.Float32;
+        var chunks = ChunkPlanner.Plan(shape, v.Axes.Count, type.Size, Layout.MaxChunkBytes);
+        return new ZarrArray(prefix + v.Name, type, shape, chunks, [.. v.Axes, .. Layout.GridDimensions], v.Attributes, Layout.Codecs,
+            type.IsFloat ? double.NaN : null);
+    }
+
+    /// <summary>Writes a whole numeric array given as doubles, converted to its data type.</summary>
+    public Task WriteNumbersAsync(ZarrArray array, double[] data, CancellationToken cancellationToken) =>
+        WriteNumbers(Writer, array, data, cancellationToken);
+
+    public static async Task WriteNumbers(ZarrWriter writer, ZarrArray array, double[] data, CancellationToken cancellationToken)
+    {
+        await writer.WriteArrayMetadataAsync(array, cancellationToken).ConfigureAwait(false);
+        if (data.Length == 0) return;
+        var t = array.DataType;
+        // Whole coordinate arrays may be tiled in both trailing dimensions; leading ones are split here.
+        if (array.Rank > 2) throw new NotSupportedException($"array '{array.Path}': whole-array writes of rank {array.Rank} are not supported");
+        if (t == ZarrDataType.Float64) await writer.WriteBlockAsync<double>(array, [], data.AsMemory(), cancellationToken).ConfigureAwait(false);
+        else if (t == ZarrDataType.Float32) await writer.WriteBlockAsync<float>(array, [], data.Select(x => (float)x).ToArray().AsMemory(), cancellationToken).ConfigureAwait(false);
+        else if (t == ZarrDataType.Int64) await writer.WriteBlockAsync<long>(array, [], data.Select(x => (long)x).ToArray().AsMemory(), cancellationToken).ConfigureAwait(false);
+        else if (t == ZarrDataType.Int32) await writer.WriteBlockAsync<int>(array, [], data.Select(x => (int)x).ToArray().AsMemory(), cancellationToken).ConfigureAwait(false);
+        else throw new NotSupportedException($"array '{array.Path}': {t} coordinates are not supported");
+    }
+}

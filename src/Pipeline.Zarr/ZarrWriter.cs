@@ -1,0 +1,232 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pipeline.Zarr.Metadata;
+using Pipeline.Zarr.Storage;
+
+namespace Pipeline.Zarr;
+
+/// <summary>
+/// Writes Zarr v2 or v3 hierarchies into an <see cref="IObjectStore"/>: groups, array metadata, chunks and
+/// consolidated metadata. Writes are deterministic (the same input gives the same bytes) and whole-object, so
+/// writing a chunk twice is harmless. Chunk writes are thread-safe and may run in parallel; metadata writes
+/// should come from one owner (see <see cref="Runs.RunDataset"/>).
+/// </summary>
+public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrFormat.V2)
+{
+    public IObjectStore Store { get; } = store;
+
+    public ZarrFormat Format { get; } = format;
+
+    /// <summary>Writes a group's metadata (<c>.zgroup</c> + <c>.zattrs</c>, or v3 <c>zarr.json</c>). Path "" is the root.</summary>
+    public async Task WriteGroupAsync(string path, JsonObject? attributes = null, CancellationToken cancellationToken = default)
+    {
+        if (path.Length > 0) StoreKey.Validate(path);
+        var prefix = path.Length == 0 ? "" : path + "/";
+        if (Format == ZarrFormat.V2)
+        {
+            await Store.PutAsync(prefix + ".zgroup", CanonicalJson.Serialize(new JsonObject { ["zarr_format"] = 2 }), cancellationToken).ConfigureAwait(false);
+            await Store.PutAsync(prefix + ".zattrs", CanonicalJson.Serialize(attributes ?? []), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var doc = new JsonObject { ["zarr_format"] = 3, ["node_type"] = "group", ["attributes"] = attributes?.DeepClone() ?? new JsonObject() };
+            await Store.PutAsync(prefix + "zarr.json", CanonicalJson.Serialize(doc), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes an array's metadata (<c>.zarray</c> + <c>.zattrs</c>, or v3 <c>zarr.json</c>).</summary>
+    public async Task WriteArrayMetadataAsync(ZarrArray array, CancellationToken cancellationToken = default)
+    {
+        if (Format == ZarrFormat.V2)
+        {
+            await Store.PutAsync(array.Path + "/.zarray", CanonicalJson.Serialize(array.V2Metadata()), cancellationToken).ConfigureAwait(false);
+            await Store.PutAsync(array.Path + "/.zattrs", CanonicalJson.Serialize(array.V2Attributes()), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await Store.PutAsync(array.Path + "/zarr.json", CanonicalJson.Serialize(array.V3Metadata()), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Metadata and every chunk of a whole array held in memory (coordinates, small arrays).</summary>
+    public async Task WriteArrayAsync<T>(ZarrArray array, ReadOnlyMemory<T> data, CancellationToken cancellationToken = default) where T : unmanaged
+    {
+        await WriteArrayMetadataAsync(array, cancellationToken).ConfigureAwait(false);
+        await WriteBlockAsync(array, [], data, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes the block at <paramref name="leadingIndex"/> along the leading dimensions (whose chunk size must be 1),
+    /// holding the full extent of the remaining (at most 2) trailing dimensions in C order: one 2-D field into its
+    /// chunk(s) (tiled when the chunk shape is smaller than the field; edge chunks padded with the fill value).
+    /// Returns the keys written.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> WriteBlockAsync<T>(ZarrArray array, long[] leadingIndex, ReadOnlyMemory<T> block,
+        CancellationToken cancellationToken = default) where T : unmanaged
+    {
+        var encoded = EncodeBlock(array, leadingIndex, block.Span);
+        var keys = new string[encoded.Count];
+        var tasks = new Task[encoded.Count];
+        for (var i = 0; i < encoded.Count; i++)
+        {
+            keys[i] = encoded[i].Key;
+            tasks[i] = Store.PutAsync(encoded[i].Key, encoded[i].Bytes, cancellationToken);
+        }
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+        return keys;
+    }
+
+    /// <summary>The encoded chunks of a block (see <see cref="WriteBlockAsync{T}"/>) without writing them: CPU only.</summary>
+    public IReadOnlyList<(string Key, byte[] Bytes)> EncodeBlock<T>(ZarrArray array, long[] leadingIndex, ReadOnlySpan<T> block) where T : unmanaged
+    {
+        if (ZarrDataType.Of<T>() != array.DataType)
+            throw new ArgumentException($"array '{array.Path}' holds {array.DataType}, not {typeof(T).Name}");
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("chunks are encoded little-endian on little-endian hosts only");
+        var lead = leadingIndex.Length;
+        var trailing = array.Rank - lead;
+        if (trailing is < 0 or > 2)
+            throw new ArgumentException($"array '{array.Path}': a block spans the last 0 to 2 dimensions, not {trailing}");
+        for (var d = 0; d < lead; d++)
+        {
+            if (array.Chunks[d] != 1) throw new ArgumentException($"array '{array.Path}': leading dimension {array.Dimensions[d]} must have chunk size 1");
+            if (leadingIndex[d] < 0 || leadingIndex[d] >= array.Shape[d])
+                throw new ArgumentOutOfRangeException(nameof(leadingIndex), $"array '{array.Path}': index {leadingIndex[d]} outside {array.Dimensions[d]} of size {array.Shape[d]}");
+        }
+        long ny = trailing == 2 ? array.Shape[lead] : 1, nx = trailing >= 1 ? array.Shape[^1] : 1;
+        if (block.Length != ny * nx)
+            throw new ArgumentException($"array '{array.Path}': block has {block.Length} values, expected {ny * nx}");
+        int cy = trailing == 2 ? array.Chunks[lead] : 1, cx = trailing >= 1 ? array.Chunks[^1] : 1;
+        var fill = FillOf<T>(array);
+        var result = new List<(string, byte[])>();
+        var index = new long[array.Rank];
+        leadingIndex.CopyTo(index, 0);
+        var tile = cy * (long)cx == block.Length ? null : new T[cy * cx];
+        for (long ty = 0; ty * cy < ny; ty++)
+        {
+            for (long tx = 0; tx * cx < nx; tx++)
+            {
+                ReadOnlySpan<T> raw;
+                if (tile is null)
+                {
+                    raw = block;
+                }
+                else
+                {
+                    for (var r = 0; r < cy; r++)
+                    {
+                        var dst = tile.AsSpan(r * cx, cx);
+                        var y = ty * cy + r;
+                        if (y >= ny) { dst.Fill(fill); continue; }
+                        var x0 = tx * cx;
+                        var n = (int)Math.Min(cx, nx - x0);
+                        block.Slice((int)(y * nx + x0), n).CopyTo(dst);
+                        if (n < cx) dst[n..].Fill(fill);
+                    }
+                    raw = tile;
+                }
+                if (trailing == 2) { index[lead] = ty; index[lead + 1] = tx; }
+                else if (trailing == 1) index[lead] = tx;
+                result.Add((array.ChunkKey(Format, index), array.Codecs.Encode(MemoryMarshal.AsBytes(raw))));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Writes consolidated metadata for the hierarchy under <paramref name="groupPath"/> from what the store holds:
+    /// v2 <c>.zmetadata</c> (<c>zarr_consolidated_format</c> 1, what <c>xarray.open_zarr(consolidated=True)</c> reads);
+    /// v3 the <c>consolidated_metadata</c> member of the group's <c>zarr.json</c> (as zarr-python 3 writes it).
+    /// </summary>
+    public async Task ConsolidateAsync(string groupPath = "", CancellationToken cancellationToken = default)
+    {
+        var prefix = groupPath.Length == 0 ? "" : StoreKey.Validate(groupPath) + "/";
+        var entries = new JsonObject();
+        var keys = (await Store.ListAllAsync(prefix, cancellationToken).ConfigureAwait(false)).Select(o => o.Key[prefix.Length..]).ToList();
+        var names = Format == ZarrFormat.V2 ? new[] { ".zarray", ".zattrs", ".zgroup" } : ["zarr.json"];
+        var docs = keys.Where(k => names.Contains(k.Contains('/') ? k[(k.LastIndexOf('/') + 1)..] : k)).Order(StringComparer.Ordinal).ToList();
+        var texts = await Task.WhenAll(docs.Select(k => Store.GetAsync(prefix + k, cancellationToken))).ConfigureAwait(false);
+        for (var i = 0; i < docs.Count; i++)
+        {
+            JsonNode? node;
+            try
+            {
+                node = JsonNode.Parse(texts[i]);
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"metadata '{prefix + docs[i]}' in {Store.Location} is not JSON: {e.Message}", e);
+            }
+            if (Format == ZarrFormat.V2)
+            {
+                entries[docs[i]] = node;
+            }
+            else if (docs[i] != "zarr.json")
+            {
+                var nodePath = docs[i][..^"/zarr.json".Length];
+                if (node is JsonObject o) o.Remove("consolidated_metadata");
+                entries[nodePath] = node;
+            }
+        }
+        if (Format == ZarrFormat.V2)
+        {
+            var doc = new JsonObject { ["metadata"] = entries, ["zarr_consolidated_format"] = 1 };
+            await Store.PutAsync(prefix + ".zmetadata", CanonicalJson.Serialize(doc), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var rootBytes = await Store.TryGetAsync(prefix + "zarr.json", cancellationToken).ConfigureAwait(false)
+                            ?? throw new InvalidOperationException($"no group zarr.json at '{groupPath}' in {Store.Location} to consolidate into");
+            var root = JsonNode.Parse(rootBytes)!.AsObject();
+            root["consolidated_metadata"] = new JsonObject { ["kind"] = "inline", ["must_understand"] = false, ["metadata"] = entries };
+            await Store.PutAsync(prefix + "zarr.json", CanonicalJson.Serialize(root), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static T FillOf<T>(ZarrArray array) where T : unmanaged
+    {
+        var f = array.FillValue ?? 0;
+        object boxed = typeof(T) switch
+        {
+            var t when t == typeof(float) => (float)f,
+            var t when t == typeof(double) => f,
+            var t when t == typeof(int) => (int)f,
+            var t when t == typeof(long) => (long)f,
+            var t when t == typeof(short) => (short)f,
+            var t when t == typeof(sbyte) => (sbyte)f,
+            var t when t == typeof(byte) => (byte)f,
+            var t when t == typeof(ushort) => (ushort)f,
+            var t when t == typeof(uint) => (uint)f,
+            var t when t == typeof(ulong) => (ulong)f,
+            _ => default(T),
+        };
+        return (T)boxed;
+    }
+}
+
+/// <summary>Default chunk shapes.</summary>
+public static class ChunkPlanner
+{
+    public const int DefaultMaxChunkBytes = 8 << 20;
+
+    /// <summary>
+    /// Chunk size 1 along the <paramref name="leadingDims"/> leading dimensions; the trailing ones whole (one field
+    /// per chunk) while that stays under <paramref name="maxBytes"/>, otherwise halved (largest first) until it fits.
+    /// </summary>
+    public static int[] Plan(long[] shape, int leadingDims, int elementSize, int maxBytes = DefaultMaxChunkBytes)
+    {
+        var chunks = new int[shape.Length];
+        for (var d = 0; d < shape.Length; d++) chunks[d] = d < leadingDims ? 1 : (int)Math.Max(1, Math.Min(shape[d], int.MaxValue));
+        while (true)
+        {
+            long bytes = elementSize;
+            for (var d = leadingDims; d < shape.Length; d++) bytes *= chunks[d];
+            if (bytes <= maxBytes) return chunks;
+            var largest = -1;
+            for (var d = leadingDims; d < shape.Length; d++)
+                if (chunks[d] > 1 && (largest < 0 || chunks[d] > chunks[largest])) largest = d;
+            if (largest < 0) return chunks;
+            chunks[largest] = (chunks[largest] + 1) / 2;
+        }
+    }
+}

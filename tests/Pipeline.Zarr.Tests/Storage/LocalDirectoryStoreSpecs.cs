@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using Pipeline.Zarr.Storage;
+using Pipeline.Zarr.Tests.Support;
+using Xunit;
+
+namespace Pipeline.Zarr.Tests.Storage;
+
+public sealed class LocalDirectoryStoreSpecs : IDisposable
+{
+    private readonly TempDirectory _dir = new("local-store");
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [MemberData(nameof(ObjectStoreContract.Checks), MemberType = typeof(ObjectStoreContract))]
+    public Task Should_meet_the_store_contract_when_rooted_in_a_directory(string check) =>
+        ObjectStoreContract.RunAsync(check, new LocalDirectoryStore(_dir.Sub("root")));
+
+    [Theory]
+    [MemberData(nameof(ObjectStoreContract.Checks), MemberType = typeof(ObjectStoreContract))]
+    public Task Should_meet_the_store_contract_when_durable(string check) =>
+        ObjectStoreContract.RunAsync(check, new LocalDirectoryStore(_dir.Sub("durable"), durable: true));
+
+    [Fact]
+    public Task Should_keep_one_whole_object_when_writers_race_on_one_key() =>
+        ObjectStoreContract.ConcurrentPutsOfOneKey(new LocalDirectoryStore(_dir.Sub("race")));
+
+    [Fact]
+    public async Task Should_never_touch_files_outside_the_root_when_keys_are_hostile()
+    {
+        var root = _dir.Sub("inner/root");
+        var store = new LocalDirectoryStore(root);
+        var outside = _dir.Sub("inner/escape");
+        foreach (var key in ObjectStoreContract.HostileKeys.Concat(["../escape", "../../inner/escape"]))
+            await Assert.ThrowsAsync<InvalidStoreKeyException>(() => store.PutAsync(key, new byte[] { 1 }));
+        Assert.False(File.Exists(outside));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(root));
+    }
+
+    [Fact]
+    public async Task Should_reject_the_reserved_temporary_names_when_used_as_keys()
+    {
+        var store = new LocalDirectoryStore(_dir.Sub("reserved"));
+        var e = await Assert.ThrowsAsync<InvalidStoreKeyException>(() => store.PutAsync("a/.~x.123.tmp", new byte[] { 1 }));
+        Assert.Contains(".~x.123.tmp", e.Message);
+    }
+
+    [Fact]
+    public async Task Should_leave_no_object_and_no_temporary_file_when_the_disk_is_full()
+    {
+        // A real full disk: a 1 MiB tmpfs when we may mount one (root in CI); otherwise a writer that fails like one.
+        var mountPoint = _dir.Sub("tiny");
+        Directory.CreateDirectory(mountPoint);
+        var mounted = TryMountTmpfs(mountPoint, "1m");
+        try
+        {
+            var store = new LocalDirectoryStore(mountPoint);
+            await store.PutAsync("run/kept", new byte[] { 42 });
+            var tooBig = new byte[2 << 20];
+            if (mounted)
+            {
+                var e = await Assert.ThrowsAsync<ObjectStoreException>(() => store.PutAsync("run/big", tooBig));
+                Assert.Contains("run/big", e.Message);
+                var e2 = await Assert.ThrowsAsync<ObjectStoreException>(() => store.PutAsync("run/kept", tooBig));
+                Assert.Contains("run/kept", e2.Message);
+            }
+            else
+            {
+                await using var failing = new FailingStream(new MemoryStream(tooBig), 1 << 20);
+                await Assert.ThrowsAnyAsync<IOException>(() => store.PutAsync("run/big", failing));
+            }
+            Assert.Null(await store.HeadAsync("run/big"));
+            Assert.Equal(new byte[] { 42 }, await store.GetAsync("run/kept"));
+            Assert.Equal(["run/kept"], Directory.EnumerateFiles(mountPoint, "*", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(mountPoint, f)).ToArray());
+            // Space freed (or the fault gone): a retry completes.
+            await store.PutAsync("run/big", new byte[100_000]);
+            Assert.Equal(100_000, (await store.HeadAsync("run/big"))!.Length);
+        }
+        finally
+        {
+            if (mounted) Run("umount", mountPoint);
+        }
+    }
+
+    private static bool TryMountTmpfs(string path, string size) =>
+        OperatingSystem.IsLinux() && Environment.UserName == "root" && Run("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", path);
+
+    private static bool Run(string file, params string[] args)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            p.WaitForExit(30_000);
+            return p.HasExited && p.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+}
