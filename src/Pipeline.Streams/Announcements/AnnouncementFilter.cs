@@ -43,6 +43,7 @@ public sealed class AnnouncementFilter
     {
         ArgumentNullException.ThrowIfNull(clauses);
         _clauses = clauses.Select(Compile).ToArray();
+        Clauses = _clauses.Select(c => c.Clause).ToArray();
         AcceptUnmatched = acceptUnmatched;
     }
 
@@ -50,7 +51,7 @@ public sealed class AnnouncementFilter
 
     public bool AcceptUnmatched { get; }
 
-    public IReadOnlyList<FilterClause> Clauses => _clauses.Select(c => c.Clause).ToArray();
+    public IReadOnlyList<FilterClause> Clauses { get; }
 
     public FilterVerdict Evaluate(Announcement announcement)
     {
