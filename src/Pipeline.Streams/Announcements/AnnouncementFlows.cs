@@ -1,5 +1,6 @@
 using Akka;
 using Akka.Streams.Dsl;
+using Akka.Util;
 using Pipeline.Actors.Contracts;
 
 namespace Pipeline.Streams.Announcements;
@@ -54,23 +55,23 @@ public static class AnnouncementFlows
                         await deadLetters.ParkAsync(new DeadLetter(inbound.Source, rejected.Rejection.ToString(), time.GetUtcNow(),
                             inbound.Topic, inbound.Body, inbound.Headers)).ConfigureAwait(false);
                         await message.Ack().ConfigureAwait(false);
-                        return null;
+                        return Option<CommittableAnnouncements>.None;
                     case ParseResult.Parsed parsed:
                         var kept = Keep(parsed.Announcements, filter);
                         if (kept.Count < parsed.Announcements.Count) counters?.CountFiltered(parsed.Announcements.Count - kept.Count);
                         if (kept.Count == 0)
                         {
                             await message.Ack().ConfigureAwait(false);
-                            return null;
+                            return Option<CommittableAnnouncements>.None;
                         }
                         counters?.CountParsed();
-                        return new CommittableAnnouncements(kept, message);
+                        return Option<CommittableAnnouncements>.Create(new CommittableAnnouncements(kept, message));
                     default:
                         throw new InvalidOperationException($"unknown parse result {result.GetType().Name}");
                 }
             })
-            .Where(x => x is not null)
-            .Select(x => x!);
+            .Where(x => x.HasValue)
+            .Select(x => x.Value);
     }
 
     private static IReadOnlyList<Announcement> Keep(IReadOnlyList<Announcement> all, AnnouncementFilter filter)

@@ -36,7 +36,7 @@ internal static class Formats
     }
 
     /// <summary>Checksums in hex become base64 for the methods whose length we know; others pass through.</summary>
-    public static Integrity NormalizeIntegrity(string method, string value)
+    public static Integrity NormalizeIntegrity(string method, string value, string field)
     {
         var m = method.Trim().ToLowerInvariant();
         var bytes = m switch
@@ -51,7 +51,7 @@ internal static class Formats
         if (value.Length == bytes * 2 && IsHex(value)) return new Integrity(m, Convert.ToBase64String(Convert.FromHexString(value)));
         var buffer = new byte[bytes + 3];
         if (!Convert.TryFromBase64String(value, buffer, out var written) || written != bytes)
-            throw new MessageFormatException($"integrity value for {m} is neither {bytes}-byte base64 nor hex: '{Clip(value)}'");
+            throw new MessageFormatException($"'{field}' for {m} is neither {bytes}-byte base64 nor hex: '{Clip(value)}'");
         return new Integrity(m, value);
     }
 

@@ -64,7 +64,7 @@ public sealed class S3EventParser : AnnouncementParser
             Integrity? integrity = null;
             if (!string.IsNullOrEmpty(etag))
                 integrity = etag.Length == 32 && Formats.IsHex(etag)
-                    ? Formats.NormalizeIntegrity(IntegrityMethods.Md5, etag)
+                    ? Formats.NormalizeIntegrity(IntegrityMethods.Md5, etag, at + "s3.object.eTag")
                     : new Integrity("s3-etag", etag);
             var relation = eventName.StartsWith("ObjectRemoved", StringComparison.Ordinal) ? AnnouncementRelations.Deletion : null;
             if (relation is null && !eventName.StartsWith("ObjectCreated", StringComparison.Ordinal))

@@ -37,8 +37,8 @@ public sealed class SarraceniaV02Parser : AnnouncementParser
             var value = sum[2..];
             integrity = sum[0] switch
             {
-                'd' => Formats.NormalizeIntegrity(IntegrityMethods.Md5, value),
-                's' => Formats.NormalizeIntegrity(IntegrityMethods.Sha512, value),
+                'd' => Formats.NormalizeIntegrity(IntegrityMethods.Md5, value, "header sum"),
+                's' => Formats.NormalizeIntegrity(IntegrityMethods.Sha512, value, "header sum"),
                 'n' => new Integrity("md5name", value),
                 'z' => new Integrity("cod", value),
                 '0' => new Integrity("random", value),

@@ -55,6 +55,6 @@ public sealed class SarraceniaV03Parser : AnnouncementParser
         var method = Formats.RequireString(v, "method", name + ".");
         var value = Formats.OptionalString(v, "value", name + ".") ?? "";
         if (method is "cod" or "random" or "arbitrary" or "md5name" || value.Length == 0) return new Integrity(method, value);
-        return Formats.NormalizeIntegrity(method, value);
+        return Formats.NormalizeIntegrity(method, value, name + ".value");
     }
 }

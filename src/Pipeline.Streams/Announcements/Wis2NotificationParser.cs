@@ -31,7 +31,7 @@ public sealed class Wis2NotificationParser : AnnouncementParser
         if (props.TryGetProperty("integrity", out var integ) && integ.ValueKind == JsonValueKind.Object)
             integrity = Formats.NormalizeIntegrity(
                 Formats.RequireString(integ, "method", "properties.integrity."),
-                Formats.RequireString(integ, "value", "properties.integrity."));
+                Formats.RequireString(integ, "value", "properties.integrity."), "properties.integrity.value");
 
         if (!root.TryGetProperty("links", out var links) || links.ValueKind != JsonValueKind.Array)
             throw new MessageFormatException("'links' is missing or not an array");
