@@ -14,6 +14,9 @@ namespace Pipeline.Actors.Contracts;
 /// <param name="Integrity">Announced checksum, if any.</param>
 /// <param name="PublishedAt">Publication time as announced (pubTime / pubtime / eventTime).</param>
 /// <param name="RawMessage">The original message body, kept for re-posting and dead-lettering.</param>
+/// <param name="Relation">What the announcement says happened to the file: <see cref="AnnouncementRelations"/>
+/// (WNM link rel <c>canonical</c>/<c>update</c>/<c>deletion</c>; Sarracenia remove; S3 ObjectRemoved).
+/// Null is the same as <see cref="AnnouncementRelations.Canonical"/>: a new file.</param>
 public sealed record Announcement(
     string Source,
     string Format,
@@ -24,7 +27,16 @@ public sealed record Announcement(
     long? Size,
     Integrity? Integrity,
     DateTimeOffset PublishedAt,
-    string RawMessage);
+    string RawMessage,
+    string? Relation = null);
+
+/// <summary>The WNM link relations, used for every format: a new file, a changed file, a removed file.</summary>
+public static class AnnouncementRelations
+{
+    public const string Canonical = "canonical";
+    public const string Update = "update";
+    public const string Deletion = "deletion";
+}
 
 /// <summary>An announced checksum. <paramref name="Method"/> is one of <see cref="IntegrityMethods"/>.</summary>
 /// <param name="Method">md5, sha256, sha512, or another method name as announced (arbitrary, cod, ...).</param>
