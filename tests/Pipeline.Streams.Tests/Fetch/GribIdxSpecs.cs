@@ -28,7 +28,7 @@ public sealed class GribIdxSpecs
         var entries = GribIdx.Parse(Inventory);
 
         Assert.Equal([new ByteRange(1000, 2499), new ByteRange(4000, null)], GribIdx.Select(entries, ":TMP:"));
-        Assert.Equal([new ByteRange(1000, 3999)], GribIdx.Select(entries, ":(TMP:2 m|UGRD):"));
+        Assert.Equal([new ByteRange(1000, 3999)], GribIdx.Select(entries, ":(TMP:2 m above ground|UGRD):"));
         Assert.Equal([new ByteRange(2500, 3999)], GribIdx.Select(entries, ":VGRD:"));
         Assert.Equal([new ByteRange(4000, 4999)], GribIdx.Select(entries, ":500 mb:", fileLength: 5000));
         Assert.Empty(GribIdx.Select(entries, ":RH:"));
