@@ -150,6 +150,9 @@ public sealed class Fetcher : IAsyncDisposable
         return null;
     }
 
+    /// <summary>Requests waiting for a connection slot of <paramref name="host"/> (diagnostics, tests).</summary>
+    internal int WaitingFor(string host) => _gates.TryGetValue(host, out var g) ? g.Waiting : 0;
+
     private HostGate GateFor(string host, FetchOptions options) =>
         _gates.GetOrAdd(host, static (h, s) => new HostGate(h,
             s.Self._settings.Hosts.TryGetValue(h, out var l) ? l : s.Options.Limits, s.Self._time), (Self: this, Options: options));

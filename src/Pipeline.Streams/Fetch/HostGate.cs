@@ -46,6 +46,8 @@ internal sealed class HostGate
 
     internal int InUse => _connections.InUse;
 
+    internal int Waiting => _connections.Waiting;
+
     public readonly struct Lease(HostGate gate) : IDisposable
     {
         public void Dispose() => gate._connections.Release();
@@ -91,6 +93,11 @@ internal sealed class PrioritySlots(int count)
     public int InUse
     {
         get { lock (_lock) return _slots - _free; }
+    }
+
+    public int Waiting
+    {
+        get { lock (_lock) return _urgent.Count(t => !t.Task.IsCompleted) + _bulk.Count(t => !t.Task.IsCompleted); }
     }
 
     public Task WaitAsync(bool urgent, CancellationToken ct)

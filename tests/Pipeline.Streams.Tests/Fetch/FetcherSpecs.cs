@@ -465,6 +465,34 @@ public sealed class FetcherSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_serve_an_urgent_dataset_before_queued_bulk_files_when_the_host_is_saturated()
+    {
+        var content = Grib(5_000);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        foreach (var name in new[] { "hold", "b1", "b2", "b3", "warn" })
+            _server.Route($"/{name}.grib2", async (ctx, _) =>
+            {
+                order.Enqueue(name);
+                if (name == "hold") await release.Task;
+                await FaultServer.ServeAsync(ctx, content, "\"v1\"");
+            });
+        var bulk = Options() with { Limits = new HostLimits(1000, MaxConnections: 1, Burst: 1000) };
+        await using var fetcher = NewFetcher(bulk, ("warnings", bulk with { Urgent = true }));
+
+        var hold = fetcher.FetchAsync(Request(_server.Url("hold.grib2"), content));
+        await WaitUntil(() => _server.Count("/hold.grib2") == 1);
+        var queued = new[] { "b1", "b2", "b3" }.Select(n => fetcher.FetchAsync(Request(_server.Url($"{n}.grib2"), content))).ToList();
+        await WaitUntil(() => fetcher.WaitingFor("127.0.0.1") == 3);
+        var urgent = fetcher.FetchAsync(Request(_server.Url("warn.grib2"), content, dataset: "warnings"));
+        await WaitUntil(() => fetcher.WaitingFor("127.0.0.1") == 4);
+        release.SetResult();
+        await Task.WhenAll([hold, urgent, .. queued]);
+
+        Assert.Equal(["hold", "warn"], order.Take(2));
+    }
+
+    [Fact]
     public async Task Should_space_requests_to_a_host_by_its_rate_limit()
     {
         var content = Grib(2_000);
