@@ -1,4 +1,8 @@
 using BenchmarkDotNet.Running;
 
 // Run all: dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*'
+// Fetch benchmark halves (see fetch_bench.sh): fetch-serve ... | fetch-client ...
+if (args.Length > 0 && args[0].StartsWith("fetch-", StringComparison.Ordinal))
+    return await Pipeline.Benchmarks.FetchBench.RunAsync(args);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
