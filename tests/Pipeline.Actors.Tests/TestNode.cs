@@ -114,13 +114,13 @@ public sealed class TestNode : IAsyncDisposable
 /// <summary>Fixtures shared by the specs.</summary>
 public static class Fixtures
 {
-    public const string Dataset = "test.model";
+    public const string DatasetName = "test.model";
 
     public static readonly DateTimeOffset RefTime = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
 
-    public static readonly ModelRunId Run = new(new DatasetId(Dataset), RefTime);
+    public static readonly ModelRunId Run = new(new DatasetId(DatasetName), RefTime);
 
-    public static DatasetOptions DatasetOptions(CompletenessOptions? completeness = null, FetchOptions? fetch = null, string id = Dataset) => new()
+    public static DatasetOptions DatasetOptions(CompletenessOptions? completeness = null, FetchOptions? fetch = null, string id = DatasetName) => new()
     {
         Id = id,
         PathPatterns = [@"^(?<date>\d{8})/(?<run>\d{2})/(?<var>[A-Z]+)_P(?<step>\d{3})\.grib2$"],
