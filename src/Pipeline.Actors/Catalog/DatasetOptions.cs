@@ -1,0 +1,105 @@
+namespace Pipeline.Actors.Catalog;
+
+/// <summary>The <c>Pipeline:Datasets</c> section: every configured dataset.</summary>
+public sealed record DatasetCatalogOptions
+{
+    public const string Section = "Pipeline:Datasets";
+
+    public List<DatasetOptions> Datasets { get; init; } = [];
+}
+
+/// <summary>One configured dataset (one DataStream entity).</summary>
+public sealed record DatasetOptions
+{
+    /// <summary>The dataset id, e.g. <c>msc.cansips.forecast.raw</c>; no slash.</summary>
+    public string Id { get; init; } = "";
+
+    /// <summary>
+    /// Regexes tried in order against the announcement's relPath. Named groups: <c>reftime</c> (a whole reference
+    /// time), or <c>date</c> (yyyyMMdd) with <c>run</c> (HH or HHmm); optional <c>var</c> and <c>step</c>.
+    /// </summary>
+    public List<string> PathPatterns { get; init; } = [];
+
+    /// <summary>Formats for the <c>reftime</c> group (invariant, UTC); defaults cover yyyyMMddHH, yyyyMMdd'T'HH, ISO.</summary>
+    public List<string> ReferenceTimeFormats { get; init; } = [];
+
+    public CompletenessOptions Completeness { get; init; } = new();
+
+    /// <summary>Opaque fetch settings for the streams side, passed on with every file (limits, deadlines, retry).</summary>
+    public FetchOptions Fetch { get; init; } = new();
+
+    public OutputOptions Outputs { get; init; } = new();
+}
+
+/// <summary>
+/// What a complete run is: every key in <see cref="ExpectedFiles"/> indexed, or <see cref="ExpectedCount"/> files
+/// indexed, or (when neither is set, or as a fallback) no new file for <see cref="QuietPeriod"/> with nothing in flight.
+/// A file's key is <c>var/step</c> when the path rules give both, else its relPath.
+/// </summary>
+public sealed record CompletenessOptions
+{
+    public List<string> ExpectedFiles { get; init; } = [];
+
+    public int? ExpectedCount { get; init; }
+
+    public TimeSpan? QuietPeriod { get; init; }
+}
+
+/// <summary>Fetch limits and deadlines. The ModelRun uses the retry settings; the rest is passed on untouched.</summary>
+public sealed record FetchOptions
+{
+    /// <summary>How many times a file that is not there yet (404) is retried before it fails for good.</summary>
+    public int MaxAttempts { get; init; } = 10;
+
+    /// <summary>The wait between attempts for a file that is not there yet.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Concurrent fetches per host (used by the streams side).</summary>
+    public int MaxConcurrentPerHost { get; init; } = 4;
+
+    /// <summary>Time allowed for one fetch (used by the streams side).</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Free-form settings for the streams side.</summary>
+    public Dictionary<string, string> Settings { get; init; } = [];
+}
+
+/// <summary>Where a dataset's products go.</summary>
+public sealed record OutputOptions
+{
+    /// <summary>Store name or URI (e.g. <c>s3://bucket/prefix</c>, <c>file:///data/zarr</c>).</summary>
+    public string Store { get; init; } = "";
+
+    /// <summary><c>zarr2</c>, <c>zarr3</c>, <c>kerchunk</c>, <c>idx</c>.</summary>
+    public string Format { get; init; } = "zarr3";
+
+    /// <summary>The WIS2 topic run-level notifications are published on; empty for none.</summary>
+    public string? WnmTopic { get; init; }
+
+    /// <summary>The downstream trigger after a run is finalized; null for none.</summary>
+    public WebhookOptions? Trigger { get; init; }
+}
+
+/// <summary>An HTTP webhook called with a JSON payload once a run is finalized.</summary>
+public sealed record WebhookOptions
+{
+    public const string GenericPreset = "generic";
+    public const string GitHubRepositoryDispatchPreset = "github-repository-dispatch";
+
+    /// <summary><c>generic</c> (our payload as is) or <c>github-repository-dispatch</c>.</summary>
+    public string Preset { get; init; } = GenericPreset;
+
+    /// <summary>The URL; for the GitHub preset it may be left empty and <see cref="Repository"/> set instead.</summary>
+    public string? Url { get; init; }
+
+    /// <summary><c>owner/name</c> for the GitHub preset (gives https://api.github.com/repos/owner/name/dispatches).</summary>
+    public string? Repository { get; init; }
+
+    /// <summary>The <c>event_type</c> for the GitHub preset.</summary>
+    public string EventType { get; init; } = "model-run-finalized";
+
+    /// <summary>The environment variable that holds the bearer token (never the token itself).</summary>
+    public string? TokenVariable { get; init; }
+
+    public Dictionary<string, string> Headers { get; init; } = [];
+}

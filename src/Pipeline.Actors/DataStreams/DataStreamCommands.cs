@@ -1,0 +1,42 @@
+using Pipeline.Actors.Contracts;
+using Pipeline.Actors.ModelRuns;
+
+namespace Pipeline.Actors.DataStreams;
+
+/// <summary>
+/// Admit announcements of one dataset: classified by the dataset's path rules, grouped per run, admitted by each
+/// ModelRun. The reply, <see cref="AdmitAnnouncementsResult"/>, has one outcome per announcement in order; ack the
+/// broker message for Admitted, Duplicate and Rejected, requeue it for Deferred.
+/// </summary>
+public sealed record AdmitAnnouncements(DatasetId DatasetId, IReadOnlyList<Announcement> Announcements) : IWithDatasetId;
+
+public sealed record AdmitAnnouncementsResult(DatasetId DatasetId, IReadOnlyList<AdmissionOutcome> Outcomes) : IWithDatasetId;
+
+/// <summary>Stop admitting (announcements are answered Deferred, so the broker keeps them).</summary>
+public sealed record PauseDataStream(DatasetId DatasetId, string Reason) : IWithDatasetId;
+
+public sealed record ResumeDataStream(DatasetId DatasetId) : IWithDatasetId;
+
+public sealed record GetDataStream(DatasetId DatasetId) : IWithDatasetId;
+
+/// <summary>Refresh every known run whose reference time is in [From, To].</summary>
+public sealed record RefreshWindow(DatasetId DatasetId, DateTimeOffset From, DateTimeOffset To, string Reason) : IWithDatasetId;
+
+public sealed record RefreshWindowAccepted(DatasetId DatasetId, IReadOnlyList<ModelRunId> Runs) : IWithDatasetId;
+
+/// <summary>The state of a data stream.</summary>
+/// <param name="AdmittedPerSecond">Admissions per second between the last two counter records.</param>
+/// <param name="LagSeconds">Admission time minus announced publication time of the latest admitted file.</param>
+public sealed record DataStreamStatus(
+    DatasetId DatasetId,
+    bool Paused,
+    string? PauseReason,
+    long Announced,
+    long Admitted,
+    long Duplicates,
+    long Rejected,
+    long Deferred,
+    double AdmittedPerSecond,
+    double? LagSeconds,
+    DateTimeOffset? LastSeenAt,
+    int KnownRuns) : IWithDatasetId;

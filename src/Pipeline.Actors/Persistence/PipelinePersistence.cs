@@ -1,0 +1,119 @@
+using System.Text.Json;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Persistence.Sql;
+using Microsoft.Data.Sqlite;
+
+namespace Pipeline.Actors.Persistence;
+
+public enum PersistenceProvider
+{
+    /// <summary>An embedded SQLite file (WAL) under <see cref="PipelinePersistenceOptions.DataDirectory"/>: the single-node default.</summary>
+    Sqlite,
+
+    /// <summary>PostgreSQL (the cluster).</summary>
+    PostgreSql,
+}
+
+/// <summary>The <c>Pipeline:Persistence</c> section.</summary>
+public sealed record PipelinePersistenceOptions
+{
+    public const string Section = "Pipeline:Persistence";
+
+    public PersistenceProvider Provider { get; init; } = PersistenceProvider.Sqlite;
+
+    /// <summary>Where the SQLite file lives (created if missing).</summary>
+    public string DataDirectory { get; init; } = "./data";
+
+    /// <summary>The SQLite file name inside <see cref="DataDirectory"/>.</summary>
+    public string SqliteFile { get; init; } = "pipeline.db";
+
+    /// <summary>The PostgreSQL connection string (Npgsql); for SQLite, overrides the file when set.</summary>
+    public string? ConnectionString { get; init; }
+
+    /// <summary>The PostgreSQL schema of the journal tables (must exist); default <c>public</c>.</summary>
+    public string? Schema { get; init; }
+
+    /// <summary>Create the tables on first use.</summary>
+    public bool AutoInitialize { get; init; } = true;
+
+    /// <summary>Every problem, each naming its key.</summary>
+    public IReadOnlyList<string> Errors(string section = Section)
+    {
+        var errors = new List<string>();
+        switch (Provider)
+        {
+            case PersistenceProvider.Sqlite when ConnectionString is null:
+                if (string.IsNullOrWhiteSpace(DataDirectory)) errors.Add($"{section}:DataDirectory: must not be empty for SQLite");
+                if (string.IsNullOrWhiteSpace(SqliteFile) || SqliteFile.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+                    errors.Add($"{section}:SqliteFile: '{SqliteFile}' is not a file name");
+                break;
+            case PersistenceProvider.PostgreSql:
+                if (string.IsNullOrWhiteSpace(ConnectionString)) errors.Add($"{section}:ConnectionString: required for PostgreSql");
+                break;
+        }
+
+        if (Schema is not null && (Schema.Length == 0 || !Schema.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')))
+            errors.Add($"{section}:Schema: '{Schema}' must be letters, digits and '_'");
+        return errors;
+    }
+}
+
+/// <summary>Builds the Akka.Persistence.Sql configuration from typed options (template: persistence.hocon).</summary>
+public static class PipelinePersistence
+{
+    public const string SqliteProvider = "SQLite.MS";
+    public const string PostgreSqlProvider = "PostgreSQL.15";
+
+    /// <summary>The journal and snapshot store configuration, with the plugin defaults as fallback.</summary>
+    public static Config Config(PipelinePersistenceOptions options)
+    {
+        var errors = options.Errors();
+        if (errors.Count > 0) throw new ArgumentException("invalid persistence options: " + string.Join("; ", errors), nameof(options));
+
+        var (connection, provider, schema) = options.Provider switch
+        {
+            PersistenceProvider.Sqlite => (options.ConnectionString ?? PrepareSqlite(options), SqliteProvider, ""),
+            PersistenceProvider.PostgreSql => (options.ConnectionString!, PostgreSqlProvider, options.Schema ?? "public"),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Provider, "unknown persistence provider"),
+        };
+
+        using var stream = typeof(PipelinePersistence).Assembly.GetManifestResourceStream("Pipeline.Actors.Persistence.persistence.hocon")
+                           ?? throw new InvalidOperationException("the persistence.hocon template is not embedded in Pipeline.Actors");
+        using var reader = new StreamReader(stream);
+        var hocon = reader.ReadToEnd()
+            .Replace("{{connection-string}}", Quote(connection), StringComparison.Ordinal)
+            .Replace("{{provider-name}}", Quote(provider), StringComparison.Ordinal)
+            .Replace("{{auto-initialize}}", options.AutoInitialize ? "on" : "off", StringComparison.Ordinal)
+            .Replace("{{schema}}", Quote(schema), StringComparison.Ordinal);
+        return ConfigurationFactory.ParseString(hocon).WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    /// <summary>Adds the SQL journal and snapshot store (SQLite or PostgreSQL) as the default persistence plugins.</summary>
+    public static AkkaConfigurationBuilder AddPipelinePersistence(this AkkaConfigurationBuilder builder, PipelinePersistenceOptions options) =>
+        builder.AddHocon(Config(options), HoconAddMode.Prepend);
+
+    /// <summary>The SQLite connection string for the options; creates the directory and switches the file to WAL.</summary>
+    public static string PrepareSqlite(PipelinePersistenceOptions options)
+    {
+        var dir = Path.GetFullPath(options.DataDirectory);
+        Directory.CreateDirectory(dir);
+        var connection = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(dir, options.SqliteFile),
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Shared,
+            DefaultTimeout = 60,
+        }.ToString();
+        using var db = new SqliteConnection(connection);
+        db.Open();
+        using var wal = db.CreateCommand();
+        wal.CommandText = "PRAGMA journal_mode=WAL;";
+        var mode = wal.ExecuteScalar() as string;
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"SQLite file {Path.Combine(dir, options.SqliteFile)} refused WAL mode (got '{mode}')");
+        return connection;
+    }
+
+    private static string Quote(string value) => JsonSerializer.Serialize(value);
+}

@@ -1,0 +1,108 @@
+using System.Collections.Frozen;
+using System.Runtime.Serialization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Akka.Hosting;
+using Akka.Serialization;
+using Pipeline.Actors.Contracts;
+using Pipeline.Actors.DataStreams;
+using Pipeline.Actors.ModelRuns;
+
+namespace Pipeline.Actors.Serialization;
+
+/// <summary>
+/// The serializer of every <see cref="IPipelineMessage"/>: System.Text.Json with a stable short manifest per type.
+/// A manifest, once written to a journal, never changes meaning; renaming a type keeps its manifest.
+/// </summary>
+public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    public const int Id = 4711;
+
+    /// <summary>Type → manifest. Add new types at the end with a new manifest; never reuse one.</summary>
+    public static readonly FrozenDictionary<Type, string> Manifests = new Dictionary<Type, string>
+    {
+        // ModelRun commands (MRA admission, MRM milestones, MRR refresh, MRF finalization, MRQ queries)
+        [typeof(AdmitFiles)] = "MRA1",
+        [typeof(AdmitFilesResult)] = "MRA2",
+        [typeof(ReportFileFetched)] = "MRM1",
+        [typeof(ReportFileIndexed)] = "MRM2",
+        [typeof(ReportFileFailed)] = "MRM3",
+        [typeof(MilestoneAck)] = "MRM4",
+        [typeof(RefreshFile)] = "MRR1",
+        [typeof(RefreshRun)] = "MRR2",
+        [typeof(RefreshAccepted)] = "MRR3",
+        [typeof(RefreshRejected)] = "MRR4",
+        [typeof(ConfirmRunFinalized)] = "MRF1",
+        [typeof(FinalizationAck)] = "MRF2",
+        [typeof(GetModelRun)] = "MRQ1",
+        [typeof(ModelRunView)] = "MRQ2",
+        [typeof(ReplayAnnouncements)] = "MRQ3",
+        [typeof(AnnouncementsReplayed)] = "MRQ4",
+        // ModelRun events and snapshot
+        [typeof(FileAdmitted)] = "MRE1",
+        [typeof(FileFetched)] = "MRE2",
+        [typeof(FileIndexed)] = "MRE3",
+        [typeof(FileRetryScheduled)] = "MRE4",
+        [typeof(FileFailed)] = "MRE5",
+        [typeof(RunRefreshed)] = "MRE6",
+        [typeof(RunCompleted)] = "MRE7",
+        [typeof(RunFinalized)] = "MRE8",
+        [typeof(ModelRunState)] = "MRS1",
+        // DataStream commands, events, snapshot
+        [typeof(AdmitAnnouncements)] = "DSA1",
+        [typeof(AdmitAnnouncementsResult)] = "DSA2",
+        [typeof(PauseDataStream)] = "DSC1",
+        [typeof(ResumeDataStream)] = "DSC2",
+        [typeof(GetDataStream)] = "DSQ1",
+        [typeof(DataStreamStatus)] = "DSQ2",
+        [typeof(RefreshWindow)] = "DSR1",
+        [typeof(RefreshWindowAccepted)] = "DSR2",
+        [typeof(DataStreamPaused)] = "DSE1",
+        [typeof(DataStreamResumed)] = "DSE2",
+        [typeof(RunSeen)] = "DSE3",
+        [typeof(CountersRecorded)] = "DSE4",
+        [typeof(DataStreamState)] = "DSS1",
+    }.ToFrozenDictionary();
+
+    private static readonly FrozenDictionary<string, Type> Types =
+        Manifests.ToFrozenDictionary(kv => kv.Value, kv => kv.Key, StringComparer.Ordinal);
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        RespectNullableAnnotations = true,
+    };
+
+    public override int Identifier => Id;
+
+    public override string Manifest(object o) =>
+        Manifests.TryGetValue(o.GetType(), out var m)
+            ? m
+            : throw new SerializationException($"{o.GetType().FullName} is an IPipelineMessage without a manifest in {nameof(PipelineSerializer)}");
+
+    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        if (!Types.TryGetValue(manifest, out var type))
+            throw new SerializationException($"unknown manifest '{manifest}' for {nameof(PipelineSerializer)} ({bytes.Length} bytes)");
+        try
+        {
+            return JsonSerializer.Deserialize(bytes, type, Json)
+                   ?? throw new SerializationException($"manifest '{manifest}' ({type.Name}): the payload is null");
+        }
+        catch (JsonException e)
+        {
+            throw new SerializationException($"manifest '{manifest}' ({type.Name}): cannot read {bytes.Length} bytes: {e.Message}", e);
+        }
+    }
+}
+
+public static class SerializationHostingExtensions
+{
+    /// <summary>Binds <see cref="PipelineSerializer"/> to every <see cref="IPipelineMessage"/>.</summary>
+    public static AkkaConfigurationBuilder AddPipelineSerialization(this AkkaConfigurationBuilder builder) =>
+        builder.WithCustomSerializer("pipeline", [typeof(IPipelineMessage)], system => new PipelineSerializer(system));
+}

@@ -1,0 +1,91 @@
+using Pipeline.Actors.Catalog;
+using Pipeline.Actors.Contracts;
+using Xunit;
+using static Pipeline.Actors.Tests.Fixtures;
+
+namespace Pipeline.Actors.Tests;
+
+public sealed class DatasetCatalogSpecs
+{
+    [Fact]
+    public void Should_map_a_path_to_run_variable_and_step_when_the_rule_has_date_and_run_groups()
+    {
+        var dataset = CatalogOf().Get(new DatasetId(DatasetName));
+
+        var r = dataset.Classify("20261101/12/TMP_P024.grib2");
+
+        Assert.Equal(new FileClassification(Run with { ReferenceTime = RefTime.AddHours(12) }, "TMP", "024", "TMP/024"), r.File);
+    }
+
+    [Fact]
+    public void Should_parse_a_reftime_group_with_the_configured_format()
+    {
+        var catalog = CatalogOf(DatasetOptions() with
+        {
+            PathPatterns = [@"cansips_(?<reftime>\d{4}-\d{2})_(?<var>\w+)\.grib2$"],
+            ReferenceTimeFormats = ["yyyy-MM"],
+        });
+
+        var r = catalog.Get(new DatasetId(DatasetName)).Classify("model/cansips_2026-11_TMP.grib2");
+
+        Assert.Equal(RefTime, r.File!.RunId.ReferenceTime);
+        Assert.Equal("model/cansips_2026-11_TMP.grib2", r.File.Key);
+    }
+
+    [Theory]
+    [InlineData("20261101/00/readme.txt", "matches none")]
+    [InlineData("20261301/00/TMP_P000.grib2", "is not yyyyMMdd")]
+    [InlineData("20261101/25/TMP_P000.grib2", "not a time of day")]
+    public void Should_explain_the_rejection_naming_dataset_and_path_when_a_path_does_not_fit(string path, string why)
+    {
+        var r = CatalogOf().Get(new DatasetId(DatasetName)).Classify(path);
+
+        Assert.Null(r.File);
+        Assert.Contains(why, r.Error);
+        Assert.Contains(path, r.Error);
+        Assert.Contains(DatasetName, r.Error);
+    }
+
+    [Fact]
+    public void Should_name_every_bad_key_when_the_configuration_is_invalid()
+    {
+        var options = new DatasetCatalogOptions
+        {
+            Datasets =
+            [
+                new DatasetOptions { Id = "a/b", PathPatterns = ["(unclosed"] },
+                DatasetOptions() with
+                {
+                    PathPatterns = [@"(?<var>\w+)"],
+                    Completeness = new CompletenessOptions { ExpectedCount = 0 },
+                    Outputs = new OutputOptions { Trigger = new WebhookOptions { Preset = WebhookOptions.GitHubRepositoryDispatchPreset } },
+                },
+                DatasetOptions() with { Outputs = new OutputOptions { Trigger = new WebhookOptions { Preset = "carrier-pigeon" } } },
+            ],
+        };
+
+        var e = Assert.Throws<DatasetCatalogException>(() => DatasetCatalog.Create(options));
+
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:0:Id:") && m.Contains("'/'"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:0:PathPatterns:0:") && m.Contains("not a regular expression"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:0:Completeness:"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:1:PathPatterns:0:") && m.Contains("reftime"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:1:Completeness:ExpectedCount:"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:1:Outputs:Trigger:Repository:"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:2:Id:") && m.Contains("twice"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:2:Outputs:Trigger:Preset:") && m.Contains("carrier-pigeon"));
+        Assert.False(new DatasetCatalogValidator().Validate(null, options).Succeeded);
+    }
+
+    [Fact]
+    public void Should_find_the_dataset_whose_rules_match_when_several_are_configured()
+    {
+        var catalog = CatalogOf(DatasetOptions(), DatasetOptions(id: "other") with { PathPatterns = [@"^other/(?<reftime>\d{10})/"] });
+
+        var (dataset, file) = catalog.Match("other/2026110106/x.nc");
+
+        Assert.Equal("other", dataset!.Id.Value);
+        Assert.Equal(RefTime.AddHours(6), file!.RunId.ReferenceTime);
+        Assert.Throws<KeyNotFoundException>(() => catalog.Get(new DatasetId("missing")));
+    }
+}

@@ -1,0 +1,162 @@
+using Akka.Actor;
+using Akka.Hosting;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using Pipeline.Actors.Catalog;
+using Pipeline.Actors.Contracts;
+using Pipeline.Actors.DataStreams;
+using Pipeline.Actors.ModelRuns;
+using Pipeline.Actors.Persistence;
+using Pipeline.Actors.Serialization;
+
+namespace Pipeline.Benchmarks;
+
+/// <summary>
+/// Announcements admitted per second, end to end on one node: DataStream classification and routing, ModelRun
+/// dedupe, one PersistAll per run batch, reply after the write. Each invocation admits <see cref="Announcements"/>
+/// fresh announcements (plus 10 % duplicates) over 20 runs, in broker-sized batches of 500 with 8 batches in flight.
+/// Ops/s = admissions/s (read the "Op/s" column, or 1e9 / Mean[ns]).
+///   dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*Admission*'
+/// PostgreSQL runs when PIPELINE_TEST_POSTGRES is set (./build.sh services prints it).
+/// </summary>
+[InProcess]
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5, invocationCount: 1)]
+public class AdmissionBenchmarks
+{
+    public const int Announcements = 20_000;
+    private const int Runs = 20;
+    private const int BatchSize = 500;
+    private const int InFlight = 8;
+    private static readonly DatasetId Dataset = new("bench.model");
+
+    private Microsoft.Extensions.Hosting.IHost _host = null!;
+    private IActorRef _streams = null!;
+    private string? _dir;
+    private string? _database;
+    private int _iteration;
+
+    [ParamsSource(nameof(Providers))]
+    public string Provider { get; set; } = "sqlite";
+
+    public static IEnumerable<string> Providers() =>
+        string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PIPELINE_TEST_POSTGRES")) ? ["sqlite"] : ["sqlite", "postgresql"];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        PipelinePersistenceOptions persistence;
+        if (Provider == "sqlite")
+        {
+            _dir = Path.Combine(Path.GetTempPath(), "pipeline-admission-bench", Guid.NewGuid().ToString("N"));
+            persistence = new PipelinePersistenceOptions { DataDirectory = _dir };
+        }
+        else
+        {
+            var admin = Environment.GetEnvironmentVariable("PIPELINE_TEST_POSTGRES")!;
+            _database = "pipeline_bench_" + Guid.NewGuid().ToString("N")[..12];
+            Execute(admin, $"CREATE DATABASE {_database}");
+            persistence = new PipelinePersistenceOptions
+            {
+                Provider = PersistenceProvider.PostgreSql,
+                ConnectionString = new NpgsqlConnectionStringBuilder(admin) { Database = _database }.ConnectionString,
+            };
+        }
+
+        var catalog = DatasetCatalog.Create(new DatasetCatalogOptions
+        {
+            Datasets =
+            [
+                new DatasetOptions
+                {
+                    Id = Dataset.Value,
+                    PathPatterns = [@"^(?<reftime>\d{10})/(?<var>[A-Z]+)_P(?<step>\d+)\.grib2$"],
+                    Completeness = new CompletenessOptions { ExpectedCount = 1_000_000 },
+                },
+            ],
+        });
+        _host = new HostBuilder()
+            .ConfigureServices(s => s.AddAkka("admission-bench", b => b
+                .AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
+                .AddPipelineSerialization()
+                .AddPipelinePersistence(persistence)
+                .AddModelRunActor(catalog, new ModelRunSettings(), new ModelRunPorts(new NullIntake(), new NullFinalizer()), clustered: false)
+                .AddDataStreamActor(catalog, clustered: false)))
+            .Build();
+        _host.Start();
+        _streams = ActorRegistry.For(_host.Services.GetRequiredService<ActorSystem>()).Get<DataStreamRegion>();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _host.StopAsync().GetAwaiter().GetResult();
+        _host.Dispose();
+        if (_dir is not null) Directory.Delete(_dir, true);
+        if (_database is not null)
+        {
+            NpgsqlConnection.ClearAllPools();
+            Execute(Environment.GetEnvironmentVariable("PIPELINE_TEST_POSTGRES")!, $"DROP DATABASE IF EXISTS {_database} WITH (FORCE)");
+        }
+    }
+
+    [Benchmark(OperationsPerInvoke = Announcements)]
+    public async Task<int> Admit()
+    {
+        var day = new DateTime(2026, 1, 1).AddDays(_iteration++);
+        var batches = Batches(day).ToArray();
+        var admitted = 0;
+        using var gate = new SemaphoreSlim(InFlight);
+        var tasks = batches.Select(async b =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var r = await _streams.Ask<AdmitAnnouncementsResult>(new AdmitAnnouncements(Dataset, b), TimeSpan.FromMinutes(2));
+                Interlocked.Add(ref admitted, r.Outcomes.Count(o => o.Verdict == AdmissionVerdict.Admitted));
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }).ToArray();
+        await Task.WhenAll(tasks);
+        if (admitted != Announcements) throw new InvalidOperationException($"admitted {admitted} of {Announcements}");
+        return admitted;
+    }
+
+    /// <summary>Broker-like batches: each holds files of several runs, and one in ten items repeats an earlier one.</summary>
+    private static IEnumerable<Announcement[]> Batches(DateTime day)
+    {
+        var all = new List<Announcement>(Announcements + Announcements / 10);
+        for (var i = 0; i < Announcements; i++)
+        {
+            var rel = $"{day.AddHours(i % Runs):yyyyMMddHH}/TMP_P{i / Runs}.grib2";
+            all.Add(new Announcement("bench", AnnouncementFormats.SarraceniaV03, rel, new Uri("http://127.0.0.1:9/" + rel), rel, null, 1000,
+                new Integrity(IntegrityMethods.Sha256, "c" + i), day, "{}"));
+            if (i % 10 == 9) all.Add(all[i - 5]);
+        }
+
+        return all.Chunk(BatchSize);
+    }
+
+    private static void Execute(string connection, string sql)
+    {
+        using var db = new NpgsqlConnection(connection);
+        db.Open();
+        using var cmd = new NpgsqlCommand(sql, db);
+        cmd.ExecuteNonQuery();
+    }
+
+    private sealed class NullIntake : IFileWorkIntake
+    {
+        public bool TryOffer(FileWork work) => true;
+    }
+
+    private sealed class NullFinalizer : IRunFinalizationSink
+    {
+        public bool TryOffer(RunFinalization request) => true;
+    }
+}
