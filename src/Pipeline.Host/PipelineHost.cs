@@ -5,6 +5,12 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using Pipeline.Actors.Catalog;
+using Pipeline.Actors.DataStreams;
+using Pipeline.Actors.ModelRuns;
+using Pipeline.Actors.Persistence;
+using Pipeline.Actors.Serialization;
+using Pipeline.Streams.Ingest;
 using Pipeline.Host.Configuration;
 using Pipeline.Host.Management;
 using Scalar.AspNetCore;
@@ -50,11 +56,26 @@ public static class PipelineHost
         builder.Services.AddPipelineHealthChecks();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(MeterPrefix).AddPrometheusExporter());
 
-        builder.Services.AddAkka(settings.Node.SystemName, (akka, _) => akka.AddPipelineCluster(settings.Node));
+        var catalog = PipelineSettingsValidator.Catalog(settings);
+        builder.Services.AddSingleton(catalog);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<DomainEndpoints.Timeouts>();
+        builder.Services.AddSingleton(new FileWorkQueue(settings.WorkQueueCapacity));
+        builder.Services.AddSingleton<IFileWorkIntake>(sp => sp.GetRequiredService<FileWorkQueue>());
+        builder.Services.AddSingleton<RunFinalizationQueue>();
+        builder.Services.AddSingleton<IRunFinalizationSink>(sp => sp.GetRequiredService<RunFinalizationQueue>());
+
+        builder.Services.AddAkka(settings.Node.SystemName, (akka, _) => akka
+            .AddPipelineCluster(settings.Node)
+            .AddPipelineSerialization()
+            .AddPipelinePersistence(settings.Persistence)
+            .AddModelRunActor(catalog)
+            .AddDataStreamActor(catalog));
 
         var app = builder.Build();
         app.MapPipelineHealthEndpoints();
         app.MapClusterEndpoints();
+        app.MapDomainEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs", options => options.WithTitle("PipelineCluster management API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -57,6 +57,8 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             new PauseDataStream(Ds, "maintenance"),
             new ResumeDataStream(Ds),
             new GetDataStream(Ds),
+            new GetDataStreamRuns(Ds, 10),
+            new DataStreamRuns(Ds, [Run]),
             stream.Status(),
             new RefreshWindow(Ds, T, T.AddDays(1), "reprocess"),
             new RefreshWindowAccepted(Ds, [Run]),

@@ -13,10 +13,13 @@ public sealed class TestNode : IAsyncDisposable
 {
     public const string Token = "test-token-0123456789abcdef";
 
-    private TestNode(WebApplication app, Uri address)
+    private readonly DirectoryInfo _data;
+
+    private TestNode(WebApplication app, Uri address, DirectoryInfo data)
     {
         App = app;
         Address = address;
+        _data = data;
     }
 
     public WebApplication App { get; }
@@ -26,8 +29,10 @@ public sealed class TestNode : IAsyncDisposable
     public static async Task<TestNode> StartAsync(
         Func<IReadOnlyDictionary<string, string?>, WebApplication> build, IReadOnlyDictionary<string, string?>? extra = null)
     {
+        var data = Directory.CreateTempSubdirectory("pipeline-node-");
         var settings = new Dictionary<string, string?>
         {
+            ["Pipeline:Persistence:DataDirectory"] = data.FullName,
             ["Pipeline:Node:Port"] = "0",
             ["Pipeline:Node:SystemName"] = "pipeline-test",
             ["Pipeline:Management:Urls"] = "http://127.0.0.1:0",
@@ -38,7 +43,7 @@ public sealed class TestNode : IAsyncDisposable
         var app = build(settings);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var node = new TestNode(app, new Uri(address));
+        var node = new TestNode(app, new Uri(address), data);
         using var http = node.Client();
         await Eventually.HoldsAsync(() => http.GetAsync("/healthz/ready"), r => r.IsSuccessStatusCode, what: "node ready");
         return node;
@@ -50,5 +55,14 @@ public sealed class TestNode : IAsyncDisposable
     {
         await App.StopAsync();
         await App.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            _data.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held by a closing connection: the temp directory is cleaned by the harness anyway.
+        }
     }
 }

@@ -19,6 +19,12 @@ public sealed record ResumeDataStream(DatasetId DatasetId) : IWithDatasetId;
 
 public sealed record GetDataStream(DatasetId DatasetId) : IWithDatasetId;
 
+/// <summary>Query: the runs this data stream has seen, newest first, at most <paramref name="Limit"/>.</summary>
+public sealed record GetDataStreamRuns(DatasetId DatasetId, int Limit = 100) : IWithDatasetId;
+
+/// <summary>The runs a data stream has seen, newest first.</summary>
+public sealed record DataStreamRuns(DatasetId DatasetId, IReadOnlyList<ModelRunId> Runs) : IWithDatasetId;
+
 /// <summary>Refresh every known run whose reference time is in [From, To].</summary>
 public sealed record RefreshWindow(DatasetId DatasetId, DateTimeOffset From, DateTimeOffset To, string Reason) : IWithDatasetId;
 

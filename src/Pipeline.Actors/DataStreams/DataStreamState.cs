@@ -58,6 +58,8 @@ public sealed record DataStreamState(
         PauseDataStream p => Paused ? (Status(), []) : (Status() with { Paused = true, PauseReason = p.Reason }, [new DataStreamPaused(p.Reason, now)]),
         ResumeDataStream => Paused ? (Status() with { Paused = false, PauseReason = null }, [new DataStreamResumed(now)]) : (Status(), []),
         GetDataStream => (Status(), []),
+        GetDataStreamRuns q => (new DataStreamRuns(DatasetId,
+            Runs.Reverse().Take(Math.Max(0, q.Limit)).Select(t => new ModelRunId(DatasetId, t)).ToArray()), []),
         _ => throw new ArgumentException($"DataStream {DatasetId} has no handler for {command.GetType().Name}", nameof(command)),
     };
 

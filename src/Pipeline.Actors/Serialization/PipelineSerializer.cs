@@ -63,6 +63,8 @@ public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(RunSeen)] = "DSE3",
         [typeof(CountersRecorded)] = "DSE4",
         [typeof(DataStreamState)] = "DSS1",
+        [typeof(GetDataStreamRuns)] = "DSQ3",
+        [typeof(DataStreamRuns)] = "DSQ4",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> Types =

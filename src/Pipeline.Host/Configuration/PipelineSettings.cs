@@ -1,3 +1,6 @@
+using Pipeline.Actors.Catalog;
+using Pipeline.Actors.Persistence;
+
 namespace Pipeline.Host.Configuration;
 
 /// <summary>
@@ -12,6 +15,15 @@ public sealed class PipelineSettings
     public NodeSettings Node { get; set; } = new();
 
     public ManagementSettings Management { get; set; } = new();
+
+    /// <summary><c>Pipeline:Persistence</c>: the journal and snapshot store (SQLite by default, PostgreSQL for a cluster).</summary>
+    public PipelinePersistenceOptions Persistence { get; set; } = new();
+
+    /// <summary><c>Pipeline:Datasets</c>: the configured data streams (see README).</summary>
+    public List<DatasetOptions> Datasets { get; set; } = [];
+
+    /// <summary><c>Pipeline:WorkQueueCapacity</c>: files admitted and waiting for this node's processing graph.</summary>
+    public int WorkQueueCapacity { get; set; } = 1024;
 }
 
 /// <summary><c>Pipeline:Node</c>: this node's place in the cluster.</summary>

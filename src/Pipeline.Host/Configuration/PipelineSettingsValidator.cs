@@ -1,10 +1,15 @@
 using Microsoft.Extensions.Options;
+using Pipeline.Actors.Catalog;
 
 namespace Pipeline.Host.Configuration;
 
 /// <summary>Validates <see cref="PipelineSettings"/> at start; every failure names its configuration key.</summary>
 public sealed class PipelineSettingsValidator : IValidateOptions<PipelineSettings>
 {
+    /// <summary>The compiled catalog of <c>Pipeline:Datasets</c>; errors name keys like <c>Pipeline:Datasets:0:Id</c>.</summary>
+    public static DatasetCatalog Catalog(PipelineSettings options) =>
+        DatasetCatalog.Create(new DatasetCatalogOptions { Datasets = options.Datasets }, "Pipeline");
+
     public ValidateOptionsResult Validate(string? name, PipelineSettings options)
     {
         var errors = new List<string>();
@@ -42,6 +47,18 @@ public sealed class PipelineSettingsValidator : IValidateOptions<PipelineSetting
             errors.Add($"{management}ReadsRequireToken is true but {management}Token is not set");
         if (options.Management.AskTimeout <= TimeSpan.Zero)
             errors.Add($"{management}AskTimeout must be positive (got {options.Management.AskTimeout})");
+
+        errors.AddRange(options.Persistence.Errors(PipelineSettings.Section + ":Persistence"));
+        if (options.WorkQueueCapacity is < 1 or > 1_000_000)
+            errors.Add($"{PipelineSettings.Section}:WorkQueueCapacity must be between 1 and 1000000 (got {options.WorkQueueCapacity})");
+        try
+        {
+            Catalog(options);
+        }
+        catch (DatasetCatalogException e)
+        {
+            errors.AddRange(e.Errors);
+        }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

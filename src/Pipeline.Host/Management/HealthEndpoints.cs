@@ -19,7 +19,8 @@ public static class HealthEndpoints
     public static IHealthChecksBuilder AddPipelineHealthChecks(this IServiceCollection services) =>
         services.AddHealthChecks()
             .AddCheck("process", () => HealthCheckResult.Healthy("answering"), tags: [Live])
-            .AddCheck<ClusterMemberUpCheck>("cluster-member", tags: [Ready]);
+            .AddCheck<ClusterMemberUpCheck>("cluster-member", tags: [Ready])
+            .AddCheck<JournalHealthCheck>("journal", tags: [Ready]);
 
     public static IEndpointRouteBuilder MapPipelineHealthEndpoints(this IEndpointRouteBuilder app)
     {

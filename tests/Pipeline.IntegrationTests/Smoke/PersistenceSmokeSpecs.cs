@@ -29,8 +29,20 @@ public sealed class PersistenceSmokeSpecs
     }
 
     [ServiceFact(Service.PostgreSql)]
-    public Task Should_recover_events_after_restart_when_journal_is_postgresql() =>
-        RoundTrip(TestServices.PostgreSql, "PostgreSQL.15");
+    public async Task Should_recover_events_after_restart_when_journal_is_postgresql()
+    {
+        // A database of its own, so no other suite's tables or load on the shared one can interfere.
+        var database = "smoke_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var admin = new Npgsql.NpgsqlConnection(TestServices.PostgreSql))
+        {
+            await admin.OpenAsync();
+            await using var create = admin.CreateCommand();
+            create.CommandText = $"CREATE DATABASE {database}";
+            await create.ExecuteNonQueryAsync();
+        }
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(TestServices.PostgreSql) { Database = database }.ToString();
+        await RoundTrip(connection, "PostgreSQL.15");
+    }
 
     private static async Task RoundTrip(string connectionString, string provider)
     {
@@ -40,7 +52,7 @@ public sealed class PersistenceSmokeSpecs
         {
             var actor = first.ActorOf(Props.Create(() => new Counter(id)));
             for (var i = 1; i <= 5; i++)
-                Assert.Equal(i, await actor.Ask<int>(new Add(i), TimeSpan.FromSeconds(60)));
+                Assert.Equal(i, await actor.Ask<int>(new Add(i), TimeSpan.FromSeconds(120)));
         }
         finally
         {
@@ -52,7 +64,7 @@ public sealed class PersistenceSmokeSpecs
         {
             var actor = second.ActorOf(Props.Create(() => new Counter(id)));
             // Recovered: the five events come back in order, so the sum and the count are right.
-            Assert.Equal((5, 15), await actor.Ask<(int, int)>(Read.Instance, TimeSpan.FromSeconds(60)));
+            Assert.Equal((5, 15), await actor.Ask<(int, int)>(Read.Instance, TimeSpan.FromSeconds(120)));
         }
         finally
         {
