@@ -16,8 +16,10 @@ public static class CtlCommand
     /// <summary><c>--json</c>: print the API's JSON instead of tables, for scripts.</summary>
     public static readonly Option<bool> Json = new("--json") { Description = "Print JSON instead of tables", Recursive = true };
 
-    public static RootCommand Build()
+    /// <param name="environment">Where PIPELINE_URL and PIPELINE_TOKEN are read (the process environment by default).</param>
+    public static RootCommand Build(Func<string, string?>? environment = null)
     {
+        var env = environment ?? Environment.GetEnvironmentVariable;
         var root = new RootCommand(
             "pipelinectl: inspect and steer a running PipelineCluster over its management HTTP API " +
             "(node from --url or PIPELINE_URL, token from PIPELINE_TOKEN).")
@@ -25,8 +27,14 @@ public static class CtlCommand
             Url,
             Json,
         };
-        root.Subcommands.Add(ClusterCommands.Cluster());
-        root.Subcommands.Add(ClusterCommands.Shards());
+        root.Subcommands.Add(ClusterCommands.Cluster(env));
+        root.Subcommands.Add(ClusterCommands.Shards(env));
+        root.Subcommands.Add(DomainCommands.Datasets(env));
+        root.Subcommands.Add(DomainCommands.Dataset(env));
+        root.Subcommands.Add(DomainCommands.Runs(env));
+        root.Subcommands.Add(DomainCommands.Run(env));
+        root.Subcommands.Add(DomainCommands.Announce(env));
+        root.Subcommands.Add(DomainCommands.Watch(env));
         return root;
     }
 }

@@ -26,19 +26,20 @@ public sealed class ManagementClient : IDisposable
     public ManagementClient(Uri baseAddress, string? token, TimeSpan? timeout = null)
     {
         BaseAddress = baseAddress;
-        _http = new HttpClient { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        _http = new HttpClient { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(60) };
         if (!string.IsNullOrEmpty(token)) _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
     }
 
     public Uri BaseAddress { get; }
 
     /// <summary>The node from <c>--url</c>, else <c>PIPELINE_URL</c>, else the default; the token from <c>PIPELINE_TOKEN</c>.</summary>
-    public static ManagementClient FromEnvironment(string? url)
+    public static ManagementClient FromEnvironment(string? url, Func<string, string?>? environment = null)
     {
-        var chosen = url ?? Environment.GetEnvironmentVariable(UrlVariable) ?? DefaultUrl;
+        environment ??= Environment.GetEnvironmentVariable;
+        var chosen = url ?? environment(UrlVariable) ?? DefaultUrl;
         if (!Uri.TryCreate(chosen, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
             throw new CtlException($"the node URL '{chosen}' is not an http(s) URL (from --url or {UrlVariable})", 2);
-        return new ManagementClient(uri, Environment.GetEnvironmentVariable(TokenVariable));
+        return new ManagementClient(uri, environment(TokenVariable));
     }
 
     public Task<JsonElement> GetAsync(string path, CancellationToken cancel) => SendAsync(HttpMethod.Get, path, null, cancel);

@@ -76,6 +76,7 @@ public static class PipelineHost
         app.MapPipelineHealthEndpoints();
         app.MapClusterEndpoints();
         app.MapDomainEndpoints();
+        app.MapStatusPage();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs", options => options.WithTitle("PipelineCluster management API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -23,8 +23,13 @@ public sealed class DomainApiSpecs
 
     private static Task<TestNode> StartAsync() => Nodes.StartAsync(Catalog);
 
+    // Same bytes = same data id and checksum: that is what makes a second announcement a duplicate.
     private static Task<HttpResponseMessage> Announce(HttpClient http, string relPath, string? dataset = null) =>
-        http.PostAsJsonAsync("/api/announcements", new { url = "http://127.0.0.1:1/" + relPath, dataset, size = 10 });
+        http.PostAsJsonAsync("/api/announcements", new
+        {
+            url = "http://127.0.0.1:1/" + relPath, dataset, size = 10,
+            integrityMethod = "sha256", integrityValue = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+        });
 
     [Fact]
     public async Task Should_list_configured_datasets_with_their_state()
@@ -118,9 +123,12 @@ public sealed class DomainApiSpecs
         using var http = node.Client(TestNode.Token);
         Assert.Equal(HttpStatusCode.Created, (await Announce(http, "20261101/12/TMP_000.grib2")).StatusCode);
 
+        var before = (await http.GetFromJsonAsync<JsonElement>($"/api/runs/{Dataset}/2026-11-01T12Z")).GetProperty("generation").GetInt32();
         var refresh = await http.PostAsync($"/api/runs/{Dataset}/2026-11-01T12Z/refresh?reason=test", null);
         Assert.Equal(HttpStatusCode.Accepted, refresh.StatusCode);
-        Assert.Equal(2, (await refresh.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("generation").GetInt32());
+        var accepted = await refresh.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(before + 1, accepted.GetProperty("generation").GetInt32());
+        Assert.Equal(1, accepted.GetProperty("files").GetInt32());
 
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/api/runs/{Dataset}/2030-01-01T00Z")).StatusCode);
         var bad = await http.GetAsync("/api/runs/" + Uri.EscapeDataString("not a run"));

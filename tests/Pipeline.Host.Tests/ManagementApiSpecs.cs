@@ -146,3 +146,22 @@ public sealed class ManagementApiSpecs
         Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
     }
 }
+
+/// <summary>The status page is served by every node.</summary>
+public sealed class StatusPageSpecs
+{
+    [Fact]
+    public async Task Should_serve_the_status_page_at_the_root_when_reads_are_open()
+    {
+        await using var node = await Nodes.StartAsync();
+        using var http = node.Client();
+        var page = await http.GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("<title>PipelineCluster status</title>", html);
+        // The page reads the same API an operator does.
+        Assert.Contains("/api/datasets", html);
+        Assert.Contains("/cluster/members", html);
+    }
+}

@@ -37,6 +37,8 @@ public sealed class TestNode : IAsyncDisposable
             ["Pipeline:Node:SystemName"] = "pipeline-test",
             ["Pipeline:Management:Urls"] = "http://127.0.0.1:0",
             ["Pipeline:Management:Token"] = Token,
+            // Generous: the suite runs on a loaded 2-core machine; a slow answer must not fail a test.
+            ["Pipeline:Management:AskTimeout"] = "00:00:45",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>()) settings[key] = value;

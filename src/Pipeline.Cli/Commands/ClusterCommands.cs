@@ -6,10 +6,10 @@ namespace Pipeline.Cli.Commands;
 /// <summary><c>cluster show|leave|down</c> and <c>shards REGION</c>.</summary>
 public static class ClusterCommands
 {
-    public static Command Cluster()
+    public static Command Cluster(Func<string, string?> env)
     {
         var show = new Command("show", "Members of the cluster, their status and roles, the leader and the oldest");
-        show.Run(async (_, ctx, cancel) =>
+        show.Run(env, async (_, ctx, cancel) =>
         {
             var members = await ctx.Client.GetAsync("/cluster/members", cancel);
             ctx.Show(members, m =>
@@ -31,16 +31,16 @@ public static class ClusterCommands
         });
 
         var cluster = new Command("cluster", "Cluster membership") { show };
-        cluster.Subcommands.Add(Operation("leave", "Make a member leave the cluster gracefully (its shards move elsewhere)"));
-        cluster.Subcommands.Add(Operation("down", "Mark an unreachable member down (use only when it is really gone)"));
+        cluster.Subcommands.Add(Operation(env, "leave", "Make a member leave the cluster gracefully (its shards move elsewhere)"));
+        cluster.Subcommands.Add(Operation(env, "down", "Mark an unreachable member down (use only when it is really gone)"));
         return cluster;
     }
 
-    public static Command Shards()
+    public static Command Shards(Func<string, string?> env)
     {
         var region = new Argument<string>("REGION") { Description = "Shard region name, e.g. model-run" };
         var command = new Command("shards", "Shards and entities per node for a shard region") { region };
-        command.Run(async (parse, ctx, cancel) =>
+        command.Run(env, async (parse, ctx, cancel) =>
         {
             var shards = await ctx.Client.GetAsync("/cluster/shards/" + Uri.EscapeDataString(parse.GetValue(region)!), cancel);
             ctx.Show(shards, s =>
@@ -59,11 +59,11 @@ public static class ClusterCommands
         return command;
     }
 
-    private static Command Operation(string operation, string description)
+    private static Command Operation(Func<string, string?> env, string operation, string description)
     {
         var address = new Argument<string>("ADDRESS") { Description = "Member address: akka.tcp://pipeline@host:port or pipeline@host:port" };
         var command = new Command(operation, description) { address };
-        command.Run(async (parse, ctx, cancel) =>
+        command.Run(env, async (parse, ctx, cancel) =>
         {
             var result = await ctx.Client.PutFormAsync("/cluster/members/" + Uri.EscapeDataString(parse.GetValue(address)!),
                 [new("operation", operation)], cancel);

@@ -26,20 +26,22 @@ public sealed class CtlContext(ManagementClient client, IAnsiConsole console, Te
 internal static class CtlAction
 {
     /// <summary>Wires an action with the shared client and error handling: failures print one line and set the exit code.</summary>
-    public static void Run(this Command command, Func<ParseResult, CtlContext, CancellationToken, Task> action)
+    public static void Run(this Command command, Func<string, string?> env, Func<ParseResult, CtlContext, CancellationToken, Task> action)
     {
         command.SetAction(async (parse, cancel) =>
         {
             var output = parse.InvocationConfiguration.Output;
             try
             {
-                using var client = ManagementClient.FromEnvironment(parse.GetValue(CtlCommand.Url));
+                using var client = ManagementClient.FromEnvironment(parse.GetValue(CtlCommand.Url), env);
                 var console = AnsiConsole.Create(new AnsiConsoleSettings
                 {
                     Out = new AnsiConsoleOutput(output),
                     Ansi = output == System.Console.Out ? AnsiSupport.Detect : AnsiSupport.No,
                     ColorSystem = output == System.Console.Out ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
                 });
+                // Not a terminal (a pipe, a file, a test): no wrapping at 80 columns.
+                if (output != System.Console.Out || System.Console.IsOutputRedirected) console.Profile.Width = 240;
                 await action(parse, new CtlContext(client, console, output, parse.GetValue(CtlCommand.Json)), cancel);
                 return 0;
             }
