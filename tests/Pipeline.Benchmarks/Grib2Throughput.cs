@@ -46,16 +46,41 @@ public static class Grib2Throughput
         return fields;
     }
 
+    /// <summary>All messages decoded by <paramref name="threads"/> threads at once, each with its own buffer.</summary>
+    private static int RunParallel(IReadOnlyList<GribField> fields, int repeat, int threads)
+    {
+        var work = Enumerable.Repeat(fields, repeat).SelectMany(f => f).ToList();
+        long values = work.Sum(f => (long)f.NumberOfDataPoints);
+        var sw = Stopwatch.StartNew();
+        Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = threads },
+            () => new double[0],
+            (f, _, buffer) =>
+            {
+                if (buffer.Length < f.NumberOfDataPoints) buffer = new double[f.NumberOfDataPoints];
+                f.DecodeValues(buffer.AsSpan(0, f.NumberOfDataPoints));
+                return buffer;
+            },
+            _ => { });
+        sw.Stop();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"threads {threads}: {work.Count} decodes, {values / sw.Elapsed.TotalSeconds / 1e6:F1} M values/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {values / sw.Elapsed.TotalSeconds / 1e6:F1}"));
+        return 0;
+    }
+
     public static int Run(string[] args)
     {
         var repeat = 3;
+        var threads = 1;
         var paths = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
             if (args[i] == "--repeat") repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            else if (args[i] == "--threads") threads = int.Parse(args[++i], CultureInfo.InvariantCulture);
             else paths.Add(args[i]);
         }
         var fields = LoadFields(paths);
+        if (threads > 1) return RunParallel(fields, repeat, threads);
         long totalValues = 0;
         var totalTime = TimeSpan.Zero;
         foreach (var group in fields.GroupBy(f => f.DataRepresentationTemplateNumber).OrderBy(g => g.Key))
