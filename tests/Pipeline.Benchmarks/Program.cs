@@ -4,5 +4,7 @@ using BenchmarkDotNet.Running;
 // Fetch benchmark halves (see fetch_bench.sh): fetch-serve ... | fetch-client ...
 if (args.Length > 0 && args[0].StartsWith("fetch-", StringComparison.Ordinal))
     return await Pipeline.Benchmarks.FetchBench.RunAsync(args);
+// GRIB2 decode throughput beside ecCodes: ... -- grib2-throughput [--repeat N] FILE_OR_DIR...
+if (args.Length > 0 && args[0] == "grib2-throughput") return Pipeline.Benchmarks.Grib2Throughput.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
