@@ -145,7 +145,16 @@ internal static class ComplexPacking
                 long maxn2 = missingManagement == 2 ? maxn - 1 : -1;
                 for (var j = 0; j < len; j++)
                 {
-                    var x = (long)BitUnpack.Read(data, pos, w);
+                    long x;
+                    if (fastEnd)
+                    {
+                        var word = BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref s0, (nint)(pos >> 3))));
+                        x = (long)((word << (int)(pos & 7)) >> down);
+                    }
+                    else
+                    {
+                        x = (long)BitUnpack.Read(data, pos, w);
+                    }
                     pos += w;
                     if (missingManagement != 0 && (x == maxn || x == maxn2))
                         dest[start + j] = double.NaN;

@@ -109,6 +109,7 @@ internal static unsafe class Jpeg2000Packing
         else if (data.Length >= 12 && data[4] == 0x6A && data[5] == 0x50 && data[6] == 0x20 && data[7] == 0x20) format = CodecJp2;
         else throw new GribFormatException("section 7 does not start a JPEG 2000 code stream (no SOC marker or JP2 signature)", at7, 7);
 
+        if (format == CodecJ2k) CheckSiz(data, n, at7);
         var api = Native.Value;
         var codec = api.CreateDecompress(format);
         if (codec == null) throw new GribFormatException("OpenJPEG could not create a decoder", at7, 7);
@@ -135,7 +136,12 @@ internal static unsafe class Jpeg2000Packing
                 if (api.ReadHeader(stream, codec, &image) == 0 || image == null)
                     throw new GribFormatException("the JPEG 2000 code stream header is damaged", at7, 7);
                 long w = image->X1 - (long)image->X0, hgt = image->Y1 - (long)image->Y0;
-                if (image->NumComps < 1 || w <= 0 || hgt <= 0 || w * hgt != n)
+                // GRIB's JPEG 2000 images are one grey component of at most 32 bits: refuse anything else before
+                // OpenJPEG spends time (or memory) decoding it.
+                if (image->NumComps != 1 || image->Comps == null || image->Comps->Prec is 0 or > 32)
+                    throw new GribFormatException(
+                        $"the JPEG 2000 image has {image->NumComps} components (GRIB uses 1 grey component of at most 32 bits)", at7, 7);
+                if (w <= 0 || hgt <= 0 || w * hgt != n)
                     throw new GribFormatException(
                         $"the JPEG 2000 image is {w}x{hgt} with {image->NumComps} components, section 5 says {n} values", at7, 7);
                 if (api.DecodeImage(codec, stream, image) == 0 || api.EndDecompress(codec, stream) == 0)
@@ -156,6 +162,29 @@ internal static unsafe class Jpeg2000Packing
             api.DestroyCodec(codec);
             NativeMemory.Free(parameters);
         }
+    }
+
+    /// <summary>
+    /// Checks the SIZ marker (image and tile size, components) before OpenJPEG sees the stream: a damaged size
+    /// would make it allocate and work for an image that cannot be this field.
+    /// </summary>
+    private static void CheckSiz(ReadOnlySpan<byte> cs, int n, long at7)
+    {
+        if (cs.Length < 42 || cs[2] != 0xFF || cs[3] != 0x51)
+            throw new GribFormatException("the JPEG 2000 code stream has no SIZ marker after SOC", at7, 7);
+        long xsiz = Be.U32(cs, 8), ysiz = Be.U32(cs, 12), x0 = Be.U32(cs, 16), y0 = Be.U32(cs, 20);
+        long xt = Be.U32(cs, 24), yt = Be.U32(cs, 28), xt0 = Be.U32(cs, 32), yt0 = Be.U32(cs, 36);
+        var components = Be.U16(cs, 40);
+        long w = xsiz - x0, h = ysiz - y0;
+        if (w <= 0 || h <= 0 || w * h != n)
+            throw new GribFormatException($"the JPEG 2000 image is {w}x{h}, section 5 says {n} values", at7, 7);
+        if (components != 1)
+            throw new GribFormatException($"the JPEG 2000 image has {components} components, GRIB uses 1", at7, 7);
+        if (xt == 0 || yt == 0 || xt0 > x0 || yt0 > y0)
+            throw new GribFormatException("the JPEG 2000 tile size is not valid", at7, 7);
+        var tiles = ((xsiz - xt0 + xt - 1) / xt) * ((ysiz - yt0 + yt - 1) / yt);
+        if (tiles > n)
+            throw new GribFormatException($"the JPEG 2000 image has {tiles} tiles for {n} values", at7, 7);
     }
 
     [UnmanagedCallersOnly]
