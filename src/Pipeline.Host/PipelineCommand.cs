@@ -12,6 +12,7 @@ public static class PipelineCommand
             "PipelineCluster: event-driven ingest of weather and ocean model output " +
             "(broker announcement -> fetch -> GRIB2/NetCDF decode -> Zarr + references -> WIS2 notification).");
         root.Subcommands.Add(ServeCommand.Build());
+        root.Subcommands.Add(GribCommands.Build());
         return root;
     }
 }

@@ -99,3 +99,19 @@ public sealed class GridDefinitionSpecs
         Assert.True(Math.Abs(expected - actual) <= 1e-6 || Math.Abs(Math.Abs(expected - actual) - 360) <= 1e-6,
             $"{what}: expected {expected}, got {actual}");
 }
+
+public sealed class GridNcepStaggeredSpecs
+{
+    [SharedDataFact]
+    public void Should_reach_the_coded_last_point_when_stepping_the_NCEP_rotated_grid()
+    {
+        var f = GridTestSupport.Walk(File.ReadAllBytes(GridTestSupport.Corpus("pygrib__rap.wrfnat.grib2")))[0];
+        var grid = Assert.IsType<NcepStaggeredGrid>(GridDefinition.Parse(f.Section3, f.Offset));
+        var (lat, lon) = grid.GetLatLons();
+        Assert.True(Math.Abs(lat[0] - grid.LatitudeOfFirstGridPoint) < 1e-6, $"first lat {lat[0]} vs {grid.LatitudeOfFirstGridPoint}");
+        Assert.True(Math.Abs(lon[0] - (grid.LongitudeOfFirstGridPoint + 360) % 360) < 1e-6, $"first lon {lon[0]}");
+        // Stepping in rotated coordinates from the first point reaches the coded last point.
+        Assert.True(Math.Abs(lat[^1] - grid.LatitudeOfLastGridPoint) < 1e-6, $"last lat {lat[^1]} vs coded {grid.LatitudeOfLastGridPoint}");
+        Assert.True(Math.Abs(lon[^1] - (grid.LongitudeOfLastGridPoint + 360) % 360) < 1e-6, $"last lon {lon[^1]} vs coded {grid.LongitudeOfLastGridPoint}");
+    }
+}

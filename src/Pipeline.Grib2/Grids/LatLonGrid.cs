@@ -103,7 +103,11 @@ public sealed class LatLonGrid : GridDefinition
         }
     }
 
-    /// <summary>Expands row latitudes and column longitudes into points in scanning order (ecCodes' latlon iterator).</summary>
+    /// <summary>
+    /// Expands row latitudes and column longitudes into points in scanning order (ecCodes' latlon iterator). Rows that
+    /// alternate direction (flag bit 4) are not reversed: ecCodes lists coordinates in plain row order and reorders the
+    /// data instead (see <see cref="ScanningMode.ToIteratorOrder"/>).
+    /// </summary>
     internal static void Fill(Span<double> lat, Span<double> lon, ReadOnlySpan<double> lats, ReadOnlySpan<double> lons, ScanningMode scan)
     {
         int ni = lons.Length, nj = lats.Length, k = 0;
@@ -118,14 +122,11 @@ public sealed class LatLonGrid : GridDefinition
             return;
         }
         for (var j = 0; j < nj; j++)
-        {
-            var reverse = scan.AlternativeRowScanning && (j & 1) == 1;
             for (var i = 0; i < ni; i++, k++)
             {
                 lat[k] = lats[j];
-                lon[k] = lons[reverse ? ni - 1 - i : i];
+                lon[k] = lons[i];
             }
-        }
     }
 
     /// <summary>Row latitudes from the first one stepping by Dj (or by the span when Dj is missing); the last is exact.</summary>

@@ -40,8 +40,8 @@ public sealed class NcepStaggeredGrid : GridDefinition
             LongitudeOfFirstGridPoint = o.S4(51) * unit,
             CentralLatitude = o.S4(56) * unit,
             CentralLongitude = o.S4(60) * unit,
-            DiInDegrees = o.U4(64) * unit,
-            DjInDegrees = o.U4(68) * unit,
+            DiInDegrees = o.U4(64) * IncrementUnit(o, unit),
+            DjInDegrees = o.U4(68) * IncrementUnit(o, unit),
             _scan = new ScanningMode(o.U1(72)),
             LatitudeOfLastGridPoint = o.S4(73) * unit,
             LongitudeOfLastGridPoint = o.S4(77) * unit,
@@ -50,13 +50,26 @@ public sealed class NcepStaggeredGrid : GridDefinition
         return g;
     }
 
+    // NCEP codes the increments of this template in 10^-9 degree (RAP: 121813000 = 0.121813 degree) while the
+    // corner points are in 10^-6 degree: when 10^-6 would make the grid wider than the globe, 10^-9 is meant.
+    private static double IncrementUnit(Octets o, double unit)
+    {
+        var span = Math.Max(o.U4(64) * (double)(o.U4(31) - 1), o.U4(68) * (double)(o.U4(35) - 1)) * unit;
+        return span > 360 && unit == 1e-6 ? 1e-9 : unit;
+    }
+
     public override void GetLatLons(Span<double> lats, Span<double> lons)
     {
         CheckSpans(lats, lons);
         ToRotated(LatitudeOfFirstGridPoint, LongitudeOfFirstGridPoint, out var rlat1, out var rlon1);
+        ToRotated(LatitudeOfLastGridPoint, LongitudeOfLastGridPoint, out var rlat2, out var rlon2);
         var di = _scan.IScansNegatively ? -DiInDegrees : DiInDegrees;
         var dj = _scan.JScansPositively ? DjInDegrees : -DjInDegrees;
         int ni = (int)_ni, nj = (int)_nj;
+        // The coded increments are rounded (RAP: 0.121813 for 0.121833); the corners are exact, so step between them
+        // when they agree with the increments to within 1%.
+        if (ni > 1 && Math.Abs((rlon2 - rlon1) / (ni - 1) - di) < Math.Abs(di) * 0.01) di = (rlon2 - rlon1) / (ni - 1);
+        if (nj > 1 && Math.Abs((rlat2 - rlat1) / (nj - 1) - dj) < Math.Abs(dj) * 0.01) dj = (rlat2 - rlat1) / (nj - 1);
         var k = 0;
         for (var j = 0; j < nj; j++)
             for (var i = 0; i < ni; i++, k++)
