@@ -10,6 +10,7 @@ public static class PipelineCommand
         var root = new RootCommand(
             "PipelineCluster: event-driven ingest of weather and ocean model output " +
             "(broker announcement -> fetch -> GRIB2/NetCDF decode -> Zarr + references -> WIS2 notification).");
+        root.Subcommands.Add(Commands.GribCommands.Build());
         return root;
     }
 }

@@ -1,0 +1,242 @@
+namespace Pipeline.Grib2.Grids;
+
+/// <summary>
+/// Templates 3.0 (regular and reduced latitude/longitude) and 3.1 (rotated latitude/longitude).
+/// </summary>
+public sealed class LatLonGrid : GridDefinition
+{
+    private LatLonGrid(in GridCommon c) : base(c) { }
+
+    public override string GridType => IsReduced ? (IsRotated ? "reduced_rotated_ll" : "reduced_ll") : (IsRotated ? "rotated_ll" : "regular_ll");
+
+    public bool IsRotated { get; private init; }
+
+    /// <summary>Reduced grid: Ni missing, points per row listed.</summary>
+    public bool IsReduced { get; private init; }
+
+    public long Ni { get; private init; }
+
+    public long Nj { get; private init; }
+
+    public override long Nx => Ni;
+
+    public override long Ny => Nj;
+
+    public double LatitudeOfFirstGridPoint { get; private init; }
+    public double LongitudeOfFirstGridPoint { get; private init; }
+    public double LatitudeOfLastGridPoint { get; private init; }
+    public double LongitudeOfLastGridPoint { get; private init; }
+
+    /// <summary>i increment in degrees; NaN when not given.</summary>
+    public double IDirectionIncrement { get; private init; }
+
+    /// <summary>j increment in degrees; NaN when not given.</summary>
+    public double JDirectionIncrement { get; private init; }
+
+    public double LatitudeOfSouthernPole { get; private init; }
+    public double LongitudeOfSouthernPole { get; private init; }
+    public double AngleOfRotation { get; private init; }
+
+    private ScanningMode _scan;
+
+    public override ScanningMode Scanning => _scan;
+
+    public override long PointCount => IsReduced ? PointsPerRow.Sum(x => (long)x) : Ni * Nj;
+
+    internal static LatLonGrid Read(Octets o, in GridCommon c, bool rotated)
+    {
+        var need = rotated ? 84 : 72;
+        if (o.Length < need) throw o.Error($"section 3 is {o.Length} octets; the template needs {need}");
+        var unit = AngleUnit(o, 39, 43);
+        var reduced = o.Missing4(31);
+        var g = new LatLonGrid(c)
+        {
+            IsRotated = rotated,
+            IsReduced = reduced,
+            Ni = reduced ? -1 : o.U4(31),
+            Nj = o.U4(35),
+            LatitudeOfFirstGridPoint = o.S4(47) * unit,
+            LongitudeOfFirstGridPoint = o.S4(51) * unit,
+            LatitudeOfLastGridPoint = o.S4(56) * unit,
+            LongitudeOfLastGridPoint = o.S4(60) * unit,
+            IDirectionIncrement = o.Missing4(64) ? double.NaN : o.U4(64) * unit,
+            JDirectionIncrement = o.Missing4(68) ? double.NaN : o.U4(68) * unit,
+            _scan = new ScanningMode(o.U1(72)),
+            LatitudeOfSouthernPole = rotated ? o.S4(73) * unit : 0,
+            LongitudeOfSouthernPole = rotated ? o.U4(77) * unit : 0,
+            AngleOfRotation = rotated ? o.F4(81) : 0,
+        };
+        if (reduced)
+        {
+            if (c.PointsPerRow.Length == 0) throw o.Error("Ni is missing but there is no list of points per row");
+            if (c.PointsPerRow.Length != g.Nj) throw o.Error($"the list has {c.PointsPerRow.Length} rows, Nj is {g.Nj}");
+            if (g.PointCount != c.NumberOfDataPoints)
+                throw o.Error($"the rows hold {g.PointCount} points, the section says {c.NumberOfDataPoints}");
+        }
+        else
+        {
+            CheckSize(o, c, g.Ni, g.Nj, "Ni", "Nj");
+        }
+        return g;
+    }
+
+    public override void GetLatLons(Span<double> lat, Span<double> lon)
+    {
+        CheckSpans(lat, lon);
+        if (IsReduced)
+        {
+            FillReduced(lat, lon);
+            return;
+        }
+        var ni = (int)Ni;
+        var nj = (int)Nj;
+        Span<double> lats = nj <= 4096 ? stackalloc double[nj] : new double[nj];
+        Span<double> lons = ni <= 4096 ? stackalloc double[ni] : new double[ni];
+        RegularLatitudes(lats, LatitudeOfFirstGridPoint, LatitudeOfLastGridPoint, JDirectionIncrement, _scan.JScansPositively);
+        RegularLongitudes(lons, LongitudeOfFirstGridPoint, LongitudeOfLastGridPoint, _scan.IScansNegatively);
+        Fill(lat, lon, lats, lons, _scan);
+        if (IsRotated)
+        {
+            var n = (int)PointCount;
+            for (var k = 0; k < n; k++)
+                Rotation.Unrotate(lat[k], lon[k], AngleOfRotation, LatitudeOfSouthernPole, LongitudeOfSouthernPole, out lat[k], out lon[k]);
+        }
+    }
+
+    /// <summary>Expands row latitudes and column longitudes into points in scanning order (ecCodes' latlon iterator).</summary>
+    internal static void Fill(Span<double> lat, Span<double> lon, ReadOnlySpan<double> lats, ReadOnlySpan<double> lons, ScanningMode scan)
+    {
+        int ni = lons.Length, nj = lats.Length, k = 0;
+        if (scan.JPointsAreConsecutive)
+        {
+            for (var i = 0; i < ni; i++)
+                for (var j = 0; j < nj; j++, k++)
+                {
+                    lat[k] = lats[j];
+                    lon[k] = lons[i];
+                }
+            return;
+        }
+        for (var j = 0; j < nj; j++)
+        {
+            var reverse = scan.AlternativeRowScanning && (j & 1) == 1;
+            for (var i = 0; i < ni; i++, k++)
+            {
+                lat[k] = lats[j];
+                lon[k] = lons[reverse ? ni - 1 - i : i];
+            }
+        }
+    }
+
+    /// <summary>Row latitudes from the first one stepping by Dj (or by the span when Dj is missing); the last is exact.</summary>
+    internal static void RegularLatitudes(Span<double> lats, double lat1, double lat2, double dj, bool jPositive)
+    {
+        var nj = lats.Length;
+        if (nj == 1)
+        {
+            lats[0] = lat1;
+            return;
+        }
+        var jdir = double.IsNaN(dj) ? Math.Abs(lat2 - lat1) / (nj - 1) : dj;
+        if (!jPositive) jdir = -jdir;
+        for (var j = 0; j < nj; j++) lats[j] = lat1 + j * jdir;
+        lats[nj - 1] = lat2;
+    }
+
+    /// <summary>Column longitudes as ecCodes' regular iterator makes them (from the first and last longitudes).</summary>
+    internal static void RegularLongitudes(Span<double> lons, double lon1, double lon2, bool iNegative)
+    {
+        var ni = lons.Length;
+        double idir = 0;
+        if (ni > 1)
+        {
+            if (iNegative)
+                idir = lon1 > lon2 ? (lon1 - lon2) / (ni - 1) : (lon1 + 360.0 - lon2) / (ni - 1);
+            else
+                idir = lon2 > lon1 ? (lon2 - lon1) / (ni - 1) : (lon2 + 360.0 - lon1) / (ni - 1);
+        }
+        if (iNegative)
+        {
+            idir = -idir;
+        }
+        else
+        {
+            if (lon1 + (ni - 2) * idir > 360) lon1 -= 360;
+            else if (lon1 + (ni - 1) * idir - 360 > 1e-6) idir = 360.0 / ni;
+        }
+        var x = lon1;
+        for (var i = 0; i < ni; i++)
+        {
+            lons[i] = x;
+            x += idir;
+        }
+    }
+
+    private void FillReduced(Span<double> lat, Span<double> lon)
+    {
+        var nj = (int)Nj;
+        var lat1 = LatitudeOfFirstGridPoint;
+        var lat2 = LatitudeOfLastGridPoint;
+        var dlat = double.IsNaN(JDirectionIncrement) ? Math.Abs(lat1 - lat2) / (nj - 1) : JDirectionIncrement;
+        if (lat1 > lat2) dlat = -dlat;
+        var lon1 = LongitudeOfFirstGridPoint;
+        var lon2 = LongitudeOfLastGridPoint;
+        if (lon2 < lon1) lon2 += 360;
+        var range = lon2 - lon1;
+        var maxRow = PointsPerRow.Max();
+        var global = Math.Abs(range + 360.0 / maxRow - 360.0) < 1e-3;
+        var k = 0;
+        var y = lat1;
+        for (var j = 0; j < nj; j++)
+        {
+            var row = PointsPerRow[j];
+            // ecCodes' latlon_reduced: a row that closes the circle is spread over 360 degrees.
+            var dlon = row > 1 ? (global ? 360.0 / row : range / (row - 1)) : 0;
+            var x = lon1;
+            for (var i = 0; i < row; i++, k++)
+            {
+                lat[k] = y;
+                lon[k] = x;
+                x += dlon;
+            }
+            y += dlat;
+        }
+    }
+}
+
+/// <summary>Rotated-pole transforms shared by 3.1 and 3.32769.</summary>
+internal static class Rotation
+{
+    private const double Deg2Rad = Math.PI / 180.0;
+    private const double Rad2Deg = 180.0 / Math.PI;
+
+    /// <summary>ecCodes' unrotate(): back to geographic, rounded to 6 decimals through a float as ecCodes' roundf does.</summary>
+    public static void Unrotate(double inLat, double inLon, double angle, double spLat, double spLon, out double outLat, out double outLon)
+    {
+        var latr = inLat * Deg2Rad;
+        var lonr = inLon * Deg2Rad;
+        var xd = Math.Cos(lonr) * Math.Cos(latr);
+        var yd = Math.Sin(lonr) * Math.Cos(latr);
+        var zd = Math.Sin(latr);
+        var t = -(90.0 + spLat);
+        var o = -spLon;
+        var sinT = Math.Sin(Deg2Rad * t);
+        var cosT = Math.Cos(Deg2Rad * t);
+        var sinO = Math.Sin(Deg2Rad * o);
+        var cosO = Math.Cos(Deg2Rad * o);
+        var x = cosT * cosO * xd + sinO * yd + sinT * cosO * zd;
+        var y = -cosT * sinO * xd + cosO * yd - sinT * sinO * zd;
+        var z = -sinT * xd + cosT * zd;
+        z = Math.Clamp(z, -1.0, 1.0);
+        var la = Math.Asin(z) * Rad2Deg;
+        var lo = Math.Atan2(y, x) * Rad2Deg;
+        la = RoundF(la * 1000000.0) / 1000000.0;
+        lo = RoundF(lo * 1000000.0) / 1000000.0;
+        lo -= angle;
+        outLat = la;
+        outLon = lo;
+    }
+
+    // C roundf: the argument becomes a float; halves round away from zero.
+    private static double RoundF(double v) => MathF.Round((float)v, MidpointRounding.AwayFromZero);
+}

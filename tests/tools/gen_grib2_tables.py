@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Generate src/Pipeline.Grib2/Tables/ParameterTable.g.cs from ecCodes' GRIB2 concept definitions.
+
+Usage: python3 tests/tools/gen_grib2_tables.py [DEFINITIONS_DIR] [OUT_FILE]
+(default /usr/share/eccodes/definitions, src/Pipeline.Grib2/Tables/ParameterTable.g.cs)
+
+Sources (ecCodes 2.28 layout): grib2/{shortName,name,units,cfVarName,cfName}.def (WMO),
+grib2/localConcepts/kwbc/* (NCEP), grib2/localConcepts/ecmf/* (ECMWF; its discipline-192 GRIB1 mirrors are
+left out), grib2/typeOfLevelConcept.def (+ kwbc). Entries whose conditions use keys the reader does not
+compute are left out (listed in SKIPPED_KEYS).
+"""
+import os
+import re
+import sys
+
+DEFS = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/eccodes/definitions"
+OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+    os.path.dirname(__file__), "..", "..", "src", "Pipeline.Grib2", "Tables", "ParameterTable.g.cs")
+
+# Keys the product parser computes (Pipeline.Grib2.Tables.ConceptKey); others make an entry unusable.
+KEYS = [
+    "typeOfFirstFixedSurface", "scaleFactorOfFirstFixedSurface", "scaledValueOfFirstFixedSurface",
+    "typeOfSecondFixedSurface", "scaleFactorOfSecondFixedSurface", "scaledValueOfSecondFixedSurface",
+    "typeOfStatisticalProcessing", "productDefinitionTemplateNumber", "constituentType", "is_chemical",
+    "is_chemical_srcsink", "sourceSinkChemicalPhysicalProcess", "aerosolType", "is_aerosol",
+    "probabilityType", "scaleFactorOfLowerLimit", "scaledValueOfLowerLimit", "lengthOfTimeRange",
+    "indicatorOfUnitForTimeRange", "localTablesVersion", "typeOfGeneratingProcess",
+    "gridDefinitionTemplateNumber", "numberOfGridInReference",
+]
+SKIPPED_KEYS = {"typeOfSizeInterval", "scaledValueOfFirstSize", "scaleFactorOfFirstSize", "scaledValueOfSecondSize",
+                "scaleFactorOfSecondSize", "typeOfWavelengthInterval", "scaledValueOfFirstWavelength",
+                "scaleFactorOfFirstWavelength", "scaledValueOfSecondWavelength", "scaleFactorOfSecondWavelength",
+                "is_aerosol_optical", "unitsFactor"}
+
+ENTRY = re.compile(r"'([^']*)'\s*=\s*\{([^}]*)\}", re.S)
+COND = re.compile(r"([A-Za-z_0-9]+)\s*=\s*('?[^;']*'?)\s*;")
+
+
+def parse(path):
+    """[(value, [(key, value), ...]), ...] in file order."""
+    if not os.path.exists(path):
+        return []
+    text = open(path, encoding="utf-8", errors="replace").read()
+    text = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#"))
+    out = []
+    for m in ENTRY.finditer(text):
+        conds = [(k, v.strip().strip("'")) for k, v in COND.findall(m.group(2))]
+        out.append((m.group(1), conds))
+    return out
+
+
+def cs(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def table(dirpath, source, skip_192):
+    short = parse(os.path.join(dirpath, "shortName.def"))
+    names = parse(os.path.join(dirpath, "name.def"))
+    units = parse(os.path.join(dirpath, "units.def"))
+    cfvar = parse(os.path.join(dirpath, "cfVarName.def"))
+    cfname = parse(os.path.join(dirpath, "cfName.def"))
+
+    def by_conds(lst):
+        d = {}
+        for v, c in lst:
+            d.setdefault(tuple(sorted(c)), v)
+        return d
+
+    names_d, units_d, cfvar_d, cfname_d = map(by_conds, (names, units, cfvar, cfname))
+    rows = []
+    for i, (sn, conds) in enumerate(short):
+        keys = dict(conds)
+        if not all(k in keys for k in ("discipline", "parameterCategory", "parameterNumber")):
+            continue
+        if skip_192 and keys["discipline"] == "192":
+            continue
+        extra = [(k, v) for k, v in conds if k not in ("discipline", "parameterCategory", "parameterNumber")]
+        if any(k in SKIPPED_KEYS or k not in KEYS for k, _ in extra):
+            continue
+        if any(not re.fullmatch(r"-?\d+", v) for _, v in extra):
+            continue
+        key = tuple(sorted(conds))
+        # name/units/cfVarName files list the same entries in the same order; fall back on the condition set.
+        def pick(lst, d):
+            if i < len(lst) and tuple(sorted(lst[i][1])) == key:
+                return lst[i][0]
+            return d.get(key)
+        rows.append((source, int(keys["discipline"]), int(keys["parameterCategory"]), int(keys["parameterNumber"]),
+                     sn, pick(names, names_d) or sn, pick(units, units_d) or "~", pick(cfvar, cfvar_d) or sn,
+                     cfname_d.get(key, ""), extra))
+    return rows
+
+
+def main():
+    g2 = os.path.join(DEFS, "grib2")
+    rows = table(os.path.join(g2, "localConcepts", "kwbc"), "Kwbc", False)
+    rows += table(os.path.join(g2, "localConcepts", "ecmf"), "Ecmf", True)
+    rows += table(g2, "Wmo", False)
+    levels = [("Wmo", v, c) for v, c in parse(os.path.join(g2, "typeOfLevelConcept.def"))]
+    levels = [("Kwbc", v, c) for v, c in parse(os.path.join(g2, "localConcepts", "kwbc", "typeOfLevelConcept.def"))] + levels
+    key_index = {k: i for i, k in enumerate(KEYS)}
+    out = []
+    out.append("// <auto-generated>")
+    out.append("// Generated by tests/tools/gen_grib2_tables.py from ecCodes' GRIB2 definitions")
+    out.append("// (grib2/shortName.def, name.def, units.def, cfVarName.def, cfName.def, typeOfLevelConcept.def and")
+    out.append("// grib2/localConcepts/kwbc + ecmf). Do not edit: rerun the script.")
+    out.append("// </auto-generated>")
+    out.append("namespace Pipeline.Grib2.Tables;")
+    out.append("")
+    out.append("public static partial class ParameterTable")
+    out.append("{")
+    out.append("    // source, discipline, category, number, shortName, name, units, cfVarName, cfName, extra conditions (key=value;...)")
+    out.append("    private static readonly Row[] Rows =")
+    out.append("    [")
+    for src, d, c, n, sn, name, unit, cfv, cfn, extra in rows:
+        ex = ";".join(f"{key_index[k]}={v}" for k, v in extra)
+        out.append(f"        new(Source.{src}, {d}, {c}, {n}, {cs(sn)}, {cs(name)}, {cs(unit)}, {cs(cfv)}, {cs(cfn)}, {cs(ex)}),")
+    out.append("    ];")
+    out.append("")
+    out.append("    // typeOfLevel concept: source, name, conditions (typeOfFirstFixedSurface, typeOfSecondFixedSurface, ...)")
+    out.append("    private static readonly LevelRow[] LevelRows =")
+    out.append("    [")
+    for src, name, conds in levels:
+        ex = ";".join(f"{k}={v}" for k, v in conds)
+        out.append(f"        new(Source.{src}, {cs(name)}, {cs(ex)}),")
+    out.append("    ];")
+    out.append("}")
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+    print(f"{OUT}: {len(rows)} parameters, {len(levels)} level types")
+
+
+GDAL = "/usr/share/gdal"
+ABBREV_OUT = os.path.join(os.path.dirname(OUT), "Wgrib2Names.g.cs")
+
+
+def wgrib2_names():
+    """wgrib2-style abbreviations (TMP, UGRD, APCP...) from GDAL's degrib tables (WMO + NCEP local)."""
+    import csv
+    import glob
+    rows = []
+    for path in sorted(glob.glob(os.path.join(GDAL, "grib2_table_4_2_*_*.csv"))):
+        m = re.search(r"grib2_table_4_2_(\d+)_(\d+)\.csv$", path)
+        if not m:
+            continue
+        d, c = int(m.group(1)), int(m.group(2))
+        with open(path, encoding="utf-8") as f:
+            for r in csv.reader(f):
+                if not r or not re.fullmatch(r"\d+", r[0]) or len(r) < 2 or not r[1] or r[1] == "#":
+                    continue
+                rows.append(("false", d, c, int(r[0]), r[1]))
+    ncep = os.path.join(GDAL, "grib2_table_4_2_local_NCEP.csv")
+    if os.path.exists(ncep):
+        with open(ncep, encoding="utf-8") as f:
+            for r in csv.reader(f):
+                if not r or not re.fullmatch(r"\d+", r[0]) or not r[3]:
+                    continue
+                rows.append(("true", int(r[0]), int(r[1]), int(r[2]), r[3]))
+    out = ["// <auto-generated>",
+           "// Generated by tests/tools/gen_grib2_tables.py from GDAL's degrib GRIB2 tables (/usr/share/gdal,",
+           "// grib2_table_4_2_*.csv + grib2_table_4_2_local_NCEP.csv): the wgrib2 / NCEP abbreviations used in .idx files.",
+           "// Do not edit: rerun the script.",
+           "// </auto-generated>",
+           "namespace Pipeline.Grib2.Tables;",
+           "",
+           "public static partial class Wgrib2Names",
+           "{",
+           "    // ncepLocal, discipline, category, number, abbreviation",
+           "    private static readonly (bool NcepLocal, byte Discipline, byte Category, byte Number, string Abbrev)[] Rows =",
+           "    ["]
+    for local, d, c, n, a in rows:
+        out.append(f"        ({local}, {d}, {c}, {n}, {cs(a)}),")
+    out += ["    ];", "}"]
+    with open(ABBREV_OUT, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+    print(f"{ABBREV_OUT}: {len(rows)} abbreviations")
+
+
+if __name__ == "__main__":
+    main()
+    if os.path.isdir(GDAL):
+        wgrib2_names()
