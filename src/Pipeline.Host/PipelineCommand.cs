@@ -11,6 +11,7 @@ public static class PipelineCommand
             "PipelineCluster: event-driven ingest of weather and ocean model output " +
             "(broker announcement -> fetch -> GRIB2/NetCDF decode -> Zarr + references -> WIS2 notification).");
         root.Subcommands.Add(Commands.GribCommands.Build());
+        root.Subcommands.Add(Commands.ZarrCommands.Build());
         return root;
     }
 }
