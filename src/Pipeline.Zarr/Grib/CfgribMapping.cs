@@ -44,12 +44,33 @@ public static class CfgribMapping
         {
             var name = Sanitize(g.Key.TypeOfLevel);
             if (groups.Count(o => o.Key.TypeOfLevel == g.Key.TypeOfLevel) > 1) name += "_" + g.Key.StepType;
-            var unique = name;
-            for (var i = 2; !used.Add(unique); i++) unique = name + "_" + i.ToString(CultureInfo.InvariantCulture);
-            result.Add(Build(unique, [.. g.OrderBy(f => f.File, StringComparer.Ordinal).ThenBy(f => f.MessageNumber).ThenBy(f => f.Field.IndexInMessage)], codecs, maxChunkBytes));
+            // cfgrib merges variables only when their coordinate values agree (t2m at 2 m and u10 at 10 m, or w on
+            // fewer levels than t, become separate datasets): split by each variable's coordinate signature.
+            var bySignature = g.GroupBy(f => f.Variable)
+                .GroupBy(v => Signature(v), StringComparer.Ordinal)
+                .OrderBy(s => s.Min(v => v.Key), StringComparer.Ordinal)
+                .ToList();
+            foreach (var part in bySignature)
+            {
+                var unique = name;
+                for (var i = 2; !used.Add(unique); i++) unique = name + "_" + i.ToString(CultureInfo.InvariantCulture);
+                result.Add(Build(unique, [.. part.SelectMany(v => v).OrderBy(f => f.File, StringComparer.Ordinal).ThenBy(f => f.MessageNumber).ThenBy(f => f.Field.IndexInMessage)],
+                    codecs, maxChunkBytes));
+            }
         }
         return result;
     }
+
+    private static string Signature(IEnumerable<GribFieldRecord> fields)
+    {
+        static string Join(IEnumerable<double> xs) => string.Join(',', xs.Distinct().Order().Select(x => x.ToString("R", CultureInfo.InvariantCulture)));
+        var list = fields.ToList();
+        return Join(list.Select(f => f.TimeSeconds)) + "|" + Join(list.Select(f => f.StepHours)) + "|" + Join(list.Select(f => f.Level)) + "|" +
+               Join(list.Select(f => (double)(f.Number ?? -1)));
+    }
+
+    /// <summary>cfgrib stores pressure levels top-down (decreasing); other coordinates increase.</summary>
+    public static bool Decreasing(string typeOfLevel) => typeOfLevel is "isobaricInhPa" or "isobaricInPa";
 
     private static Hypercube Build(string group, List<GribFieldRecord> fields, CodecPipeline codecs, int maxChunkBytes)
     {
@@ -61,7 +82,9 @@ public static class CfgribMapping
             candidates.Add(("number", "number", ZarrDataType.Int64, new JsonObject { ["long_name"] = "ensemble member numerical id", ["standard_name"] = "realization", ["units"] = "1" }, Distinct(f => f.Number ?? 0)));
         candidates.Add(("time", "time", ZarrDataType.Int64, TimeAttrs("initial time of forecast", "forecast_reference_time"), Distinct(f => f.TimeSeconds)));
         candidates.Add(("step", "step", ZarrDataType.Float64, new JsonObject { ["long_name"] = "time since forecast_reference_time", ["standard_name"] = "forecast_period", ["units"] = "hours" }, Distinct(f => f.StepHours)));
-        candidates.Add((LevelAxis, levelName, ZarrDataType.Float64, LevelAttrs(first.TypeOfLevel), Distinct(f => f.Level)));
+        var levels = Distinct(f => f.Level);
+        if (Decreasing(first.TypeOfLevel)) Array.Reverse(levels);
+        candidates.Add((LevelAxis, levelName, ZarrDataType.Float64, LevelAttrs(first.TypeOfLevel), levels));
 
         var axes = new List<RunAxis>();
         var dimAxes = new List<string>();

@@ -11,6 +11,8 @@ namespace Pipeline.Zarr.Grib;
 /// </summary>
 public static class GribReferences
 {
+    private static readonly Codecs.ZlibCodec Zlib = new(5);
+
     public static ReferenceSet ForMessage(Hypercube cube, GribFieldRecord f)
     {
         var set = new ReferenceSet();
@@ -51,14 +53,17 @@ public static class GribReferences
             else if (s.Dimensions.Length > 0)
             {
                 var sshape = s.Shape ?? [s.Values.Length];
+                // Big inline coordinates (2-D latitude/longitude) are zlib-compressed: numcodecs reads them anywhere.
+                var compress = s.Values.Length > 1024;
                 set.SetText(s.Name + "/.zarray", Compact(new JsonObject
                 {
                     ["chunks"] = new JsonArray([.. sshape.Select(x => (JsonNode)x)]),
-                    ["compressor"] = null, ["dtype"] = "<f8", ["fill_value"] = null, ["filters"] = null, ["order"] = "C",
+                    ["compressor"] = compress ? Zlib.V2Config() : null, ["dtype"] = "<f8", ["fill_value"] = null, ["filters"] = null, ["order"] = "C",
                     ["shape"] = new JsonArray([.. sshape.Select(x => (JsonNode)x)]), ["zarr_format"] = 2,
                 }));
                 var bytes = new byte[s.Values.Length * 8];
                 for (var i = 0; i < s.Values.Length; i++) BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(i * 8), s.Values[i]);
+                if (compress) bytes = Zlib.Encode(bytes);
                 set.Set(s.Name + "/" + string.Join('.', sshape.Select(_ => "0")), KerchunkRef.Bytes(bytes));
                 var a = (JsonObject)s.Attributes.DeepClone();
                 a["_ARRAY_DIMENSIONS"] = new JsonArray([.. s.Dimensions.Select(d => (JsonNode)d)]);
