@@ -20,7 +20,9 @@ public static class ReferenceCombiner
         if (inputs.Count == 0) throw new ArgumentException("nothing to combine", nameof(inputs));
         if (concatDims.Count == 0) throw new ArgumentException("name at least one concat dimension (time, step, ...)", nameof(concatDims));
         identicalDims ??= [];
-        var parsed = inputs.Select((s, i) => new Input(s, i)).ToList();
+        // Canonical input order (by content), so that the result never depends on the order files arrived in.
+        var parsed = inputs.Select((s, i) => (Input: new Input(s, i), Bytes: s.ToJson()))
+            .OrderBy(p => p.Bytes, ByteOrder.Instance).ThenBy(p => p.Input.Index).Select(p => p.Input).ToList();
 
         // 1. The global coordinate values of every concat dimension: the sorted union.
         var coords = new Dictionary<string, List<double>>(StringComparer.Ordinal);
@@ -40,7 +42,7 @@ public static class ReferenceCombiner
 
         // 2. Which arrays are static (copied once) and which expand along the concat dims they lack.
         var names = new List<string>();
-        foreach (var input in parsed.OrderBy(p => p.Index))
+        foreach (var input in parsed)
             foreach (var name in input.Arrays)
                 if (!concatDims.Contains(name) && !names.Contains(name)) names.Add(name);
 
@@ -239,6 +241,13 @@ public static class ReferenceCombiner
             if (values.Length < n) throw new InvalidDataException($"input {Index}: '{key}' holds {values.Length} values, shape says {n}");
             return _values[name] = values[..(int)n];
         }
+    }
+
+    private sealed class ByteOrder : IComparer<byte[]>
+    {
+        public static readonly ByteOrder Instance = new();
+
+        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     }
 
     /// <summary>Orders chunk keys by their numeric indices, so "t/10.0" follows "t/9.0".</summary>

@@ -161,7 +161,9 @@ public sealed class RunDataset(ZarrWriter writer, RunLayout layout)
         {
             var shape = s.Shape ?? (s.Dimensions.Length == 0 ? [] : [s.Values.Length]);
             var chunks = ChunkPlanner.Plan(shape, 0, s.DataType.Size, Layout.MaxChunkBytes);
-            await WriteNumbersAsync(new ZarrArray(prefix + s.Name, s.DataType, shape, chunks, s.Dimensions, s.Attributes), s.Values, cancellationToken).ConfigureAwait(false);
+            // Large coordinates (2-D latitude/longitude of projected grids) are compressed like the data.
+            var codecs = s.Values.Length > 1024 ? Layout.Codecs : null;
+            await WriteNumbersAsync(new ZarrArray(prefix + s.Name, s.DataType, shape, chunks, s.Dimensions, s.Attributes, codecs), s.Values, cancellationToken).ConfigureAwait(false);
         }
         await Writer.ConsolidateAsync(Layout.GroupPath, cancellationToken).ConfigureAwait(false);
     }

@@ -1,0 +1,93 @@
+using System.Security.Cryptography;
+using Pipeline.Grib2;
+using Pipeline.Grib2.Grids;
+using Pipeline.Grib2.Indexing;
+using Pipeline.Grib2.Products;
+
+namespace Pipeline.Zarr.Grib;
+
+/// <summary>How a grid lays out in Zarr: cfgrib's three shapes.</summary>
+public enum GridLayout
+{
+    /// <summary>regular_ll / regular_gg: dims latitude, longitude with 1-D coordinates.</summary>
+    Regular,
+    /// <summary>Projected or rotated grids: dims y, x with 2-D latitude/longitude coordinates.</summary>
+    Projected,
+    /// <summary>Reduced and unstructured grids: one dim <c>values</c>.</summary>
+    Values,
+}
+
+/// <summary>One GRIB2 field with everything the mapping needs: where it is, what it is, when and where.</summary>
+public sealed record GribFieldRecord(
+    string File,
+    int MessageNumber,
+    GribField Field,
+    InventoryEntry Entry,
+    GridDefinition Grid,
+    ProductDefinition Product,
+    string Variable,
+    string TypeOfLevel,
+    double Level,
+    double TimeSeconds,
+    double StepHours,
+    string StepType,
+    int? Number,
+    string GridKey)
+{
+    public GridLayout Layout => LayoutOf(Grid);
+
+    public static GridLayout LayoutOf(GridDefinition grid)
+    {
+        if (grid.PointsPerRow.Count > 0 || grid.Nx <= 0 || grid.Ny <= 0 || !grid.HasCoordinates) return GridLayout.Values;
+        return grid.GridType is "regular_ll" or "regular_gg" ? GridLayout.Regular : GridLayout.Projected;
+    }
+
+    /// <summary>Reads every field of a file (the bytes stay in memory for decoding).</summary>
+    public static IReadOnlyList<GribFieldRecord> ReadFile(string path, Action<string>? warn = null)
+    {
+        var messages = GribFile.Read(path, warn);
+        var list = new List<GribFieldRecord>();
+        for (var m = 0; m < messages.Count; m++)
+            foreach (var field in messages[m].Fields)
+                list.Add(FromField(path, m + 1, field));
+        return list;
+    }
+
+    public static GribFieldRecord FromField(string path, int messageNumber, GribField field)
+    {
+        var entry = Inventory.Describe(field, messageNumber);
+        var grid = GridDefinition.Parse(field.Section3.Span, field.Message.Offset);
+        var product = ProductDefinition.ParseLenient(field.Section4.Span, field.Message.Offset);
+        var raw = entry.CfVarName is { Length: > 0 } cf && cf != "unknown" ? cf : entry.ShortName;
+        var name = new string([.. raw.Select(c => char.IsLetterOrDigit(c) || c is '_' or '-' ? c : '_')]);
+        if (name.Length == 0 || name[0] == '.') name = "unknown";
+        var time = new DateTimeOffset(DateTime.SpecifyKind(entry.ReferenceTime, DateTimeKind.Utc)).ToUnixTimeSeconds();
+        var step = product.EndStepHours ?? product.StartStepHours ?? 0;
+        var stepType = product.TypeOfStatisticalProcessing switch
+        {
+            null => "instant",
+            0 => "avg",
+            1 => "accum",
+            2 => "max",
+            3 => "min",
+            4 => "diff",
+            _ => "stat" + product.TypeOfStatisticalProcessing,
+        };
+        var gridKey = grid.GridType + ":" + Convert.ToHexString(SHA256.HashData(field.Section3.Span[5..]))[..16];
+        return new GribFieldRecord(path, messageNumber, field, entry, grid, product, name, entry.TypeOfLevel ?? "unknown",
+            entry.Level ?? 0, time, step, stepType, product.PerturbationNumber, gridKey);
+    }
+
+    /// <summary>The field's values as float32 in ecCodes order, with missing points (bitmap, or ecCodes' 9999) as NaN, as cfgrib gives them.</summary>
+    public float[] DecodeFloat32()
+    {
+        var values = Field.DecodeValues();
+        var result = GC.AllocateUninitializedArray<float>(values.Length);
+        for (var i = 0; i < values.Length; i++)
+        {
+            var v = values[i];
+            result[i] = v == 9999 ? float.NaN : (float)v;
+        }
+        return result;
+    }
+}
