@@ -20,7 +20,7 @@ public sealed record AmqpSourceSettings(string Queue, string Exchange, IReadOnly
     /// <summary>First delay after a lost connection; doubles up to <see cref="MaxBackoff"/>.</summary>
     public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
 
-    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>After downstream cancels, how long to wait for the acks of messages still in flight.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);

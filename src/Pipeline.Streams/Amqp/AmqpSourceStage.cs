@@ -391,6 +391,10 @@ internal sealed class AmqpSourceStage : GraphStage<SourceShape<CommittableAmqpMe
                     if (op.Nack) await channel.BasicNackAsync(op.Tag, op.Multiple, op.Requeue).ConfigureAwait(false);
                     else await channel.BasicAckAsync(op.Tag, op.Multiple).ConfigureAwait(false);
                 }
+                // AMQP never confirms an ack. A synchronous method on the same channel is answered only after the
+                // broker's channel has handled every frame before it, so its reply confirms the acks above. Acks
+                // resolved meanwhile pile up for the next flush, which keeps the round trip off the per-message cost.
+                await channel.BasicQosAsync(0, _settings.Prefetch, false).ConfigureAwait(false);
                 _onFlushed((epoch, null));
             }
             catch (Exception e)

@@ -56,9 +56,10 @@ public sealed class CommittableAmqpMessage : ICommittable
     public string BodyText => Encoding.UTF8.GetString(Body.Span);
 
     /// <summary>
-    /// Acknowledges the delivery. True once the ack (possibly folded into one multiple-ack with its
-    /// neighbours) was written to the channel it came on; false if that channel was lost first, in which case
-    /// the broker redelivers the message (at-least-once). AMQP 0-9-1 itself never confirms an ack.
+    /// Acknowledges the delivery. True once the broker has handled the ack (folded into one multiple-ack with its
+    /// neighbours, then confirmed by a synchronous round trip on the same channel, since AMQP 0-9-1 never
+    /// confirms an ack itself); false if the channel was lost first, in which case the broker redelivers the
+    /// message (at-least-once).
     /// </summary>
     public Task<bool> Ack() => Outcome(nack: false, requeue: false);
 

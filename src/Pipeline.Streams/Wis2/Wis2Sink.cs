@@ -1,0 +1,84 @@
+using System.Text;
+using Akka;
+using Akka.Streams.Dsl;
+using Pipeline.Streams.Announcements;
+using Pipeline.Streams.Mqtt;
+
+namespace Pipeline.Streams.Wis2;
+
+/// <summary>A notification to publish, with whatever the caller needs back to ack its own upstream.</summary>
+public sealed record WnmOutgoing<TContext>(WnmMessage Message, TContext Context);
+
+/// <summary>The outcome: <see cref="Published"/> (PUBACK received) or parked in the dead-letter store.</summary>
+public sealed record WnmOutcome<TContext>(WnmMessage Message, TContext Context, bool Published, string? ParkedReason);
+
+/// <summary>WIS2 notification publishing over MQTT.</summary>
+public static class Wis2Sink
+{
+    /// <summary>
+    /// Publishes each notification with QoS 1 and emits its outcome in order. Delivery semantics: an element is
+    /// emitted as published only after the broker's PUBACK; a failed publish (refused, disconnected, timed out)
+    /// is retried with backoff up to <paramref name="attempts"/> times, then parked in
+    /// <paramref name="parked"/> with the reason and emitted as not published. Either way the outcome is durable
+    /// when emitted, so the caller may then ack its upstream. Parked notifications are republished by
+    /// <see cref="ReplayParkedAsync"/>.
+    /// </summary>
+    public static Flow<WnmOutgoing<T>, WnmOutcome<T>, NotUsed> Publish<T>(MqttPublisher publisher, IDeadLetterStore parked,
+        int maxInFlight = 256, int attempts = 5, TimeSpan? firstBackoff = null)
+    {
+        ArgumentNullException.ThrowIfNull(publisher);
+        ArgumentNullException.ThrowIfNull(parked);
+        var backoff = firstBackoff ?? TimeSpan.FromMilliseconds(200);
+        return Flow.Create<WnmOutgoing<T>>().SelectAsync(maxInFlight, async o =>
+        {
+            var payload = Encoding.UTF8.GetBytes(o.Message.Json);
+            var delay = backoff;
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                    await publisher.PublishAsync(o.Message.Topic, payload, timeout.Token).ConfigureAwait(false);
+                    return new WnmOutcome<T>(o.Message, o.Context, true, null);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    if (attempt >= attempts)
+                    {
+                        var reason = $"MQTT publish failed {attempts} times: {e.GetType().Name}: {e.Message}";
+                        await parked.ParkAsync(new DeadLetter($"wis2:{publisher.Settings.ClientId}", reason, DateTimeOffset.UtcNow,
+                            o.Message.Topic, o.Message.Json)).ConfigureAwait(false);
+                        return new WnmOutcome<T>(o.Message, o.Context, false, reason);
+                    }
+                    await Task.Delay(delay).ConfigureAwait(false);
+                    delay += delay;
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Republishes every notification parked in <paramref name="from"/>; those that fail again go to
+    /// <paramref name="stillFailing"/>. Returns how many were republished.
+    /// </summary>
+    public static async Task<int> ReplayParkedAsync(IDeadLetterStore from, MqttPublisher publisher, IDeadLetterStore stillFailing,
+        CancellationToken cancellationToken = default)
+    {
+        var count = 0;
+        await foreach (var letter in from.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (letter.Topic is null) continue;
+            try
+            {
+                await publisher.PublishAsync(letter.Topic, Encoding.UTF8.GetBytes(letter.Body), cancellationToken).ConfigureAwait(false);
+                count++;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await stillFailing.ParkAsync(letter with { Reason = "replay failed: " + e.Message, At = DateTimeOffset.UtcNow },
+                    cancellationToken).ConfigureAwait(false);
+            }
+        }
+        return count;
+    }
+}
