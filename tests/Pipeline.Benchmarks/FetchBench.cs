@@ -128,7 +128,11 @@ public static class FetchBench
                     Limits = new HostLimits(RequestsPerSecond: 10_000, MaxConnections: connections, Burst: 10_000),
                     InMemoryThreshold = 0,
                 };
-                await using var fetcher = new Fetcher(new FetchSettings { CacheDirectory = outDir, Defaults = options });
+                await using var fetcher = new Fetcher(new FetchSettings
+                {
+                    CacheDirectory = outDir, Defaults = options,
+                    FlushToDisk = Environment.GetEnvironmentVariable("FETCH_BENCH_FSYNC") != "0",
+                });
                 using var system = ActorSystem.Create("bench");
                 var materializer = system.Materializer();
                 var announcements = urls.Select(u => new Announcement("bench", AnnouncementFormats.Manual, u.AbsolutePath, u,
