@@ -40,6 +40,7 @@ public sealed class Fetcher : IAsyncDisposable
     {
         _settings = settings.EnsureValid();
         Cache = new ContentCache(settings.CacheDirectory);
+        Cache.DeleteStalePartials(TimeSpan.FromHours(1));
         _http = new HttpTransport(settings, handler);
         _s3 = s3;
         _time = time ?? TimeProvider.System;

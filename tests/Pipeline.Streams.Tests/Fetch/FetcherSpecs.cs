@@ -513,6 +513,23 @@ public sealed class FetcherSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_hold_a_host_to_its_bandwidth_cap()
+    {
+        var content = Grib(300_000);
+        _server.File("/capped.grib2", content);
+        await using var fetcher = NewFetcher(Options() with
+        {
+            Limits = new HostLimits(1000, MaxConnections: 4, BandwidthBytesPerSecond: 200_000, Burst: 1000),
+        });
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        AssertCached(await fetcher.FetchAsync(Request(_server.Url("capped.grib2"), content)), content);
+
+        // 300 kB at 200 kB/s with a 64 kB burst cannot take less than about 1.2 s.
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(1000), $"300 kB at 200 kB/s took only {watch.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
     public async Task Should_fetch_only_the_matching_grib_messages_through_the_idx()
     {
         var m1 = Grib(3_000, 1);
