@@ -30,6 +30,7 @@ public sealed class Fetcher : IAsyncDisposable
     private readonly ConcurrentDictionary<string, HostGate> _gates = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, Task<Outcome>> _inFlight = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _lifetime = new();
+    private readonly BlockingIoScheduler _io = new(Math.Clamp(Environment.ProcessorCount * 2, 4, 16), "fetch-io");
     private readonly Counter<long> _attempts;
     private readonly Counter<long> _bytes;
     private readonly Counter<long> _outcomes;
@@ -447,11 +448,9 @@ public sealed class Fetcher : IAsyncDisposable
         }
     }
 
-    private static Task<T> Offload<T>(Func<T> work, CancellationToken ct) =>
-        Task.Factory.StartNew(work, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    private Task<T> Offload<T>(Func<T> work, CancellationToken ct) => _io.Run(work, ct);
 
-    private static Task Offload(Action work, CancellationToken ct) =>
-        Task.Factory.StartNew(work, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    private Task Offload(Action work, CancellationToken ct) => _io.Run(work, ct);
 
     private async Task<long> CopyBodyAsync(Stream body, FileStream file, Hashes hashes, byte[] buffer, FetchOptions options, HostGate gate, string host, CancellationToken ct)
     {
@@ -562,6 +561,7 @@ public sealed class Fetcher : IAsyncDisposable
         foreach (var t in _inFlight.Values)
             await ((Task)t).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _http.Dispose();
+        _io.Dispose();
         Meter.Dispose();
         _lifetime.Dispose();
     }
