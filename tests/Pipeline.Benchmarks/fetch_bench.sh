@@ -32,11 +32,12 @@ echo "files=$FILES size=$SIZE latency_ms=$LATENCY connections=$CONNECTIONS port=
 wget -q -i "$WORK/list" -O /dev/null
 
 start=$(date +%s.%N)
-/usr/bin/time -f '%M' -o "$WORK/wget.rss" wget -q -i "$WORK/list" -P "$WORK/wget"
+/usr/bin/time -f '%M %U %S' -o "$WORK/wget.rss" wget -q -i "$WORK/list" -P "$WORK/wget"
 end=$(date +%s.%N)
 WGET=$(echo "$end - $start" | bc -l)
-printf 'wget: files=%s seconds=%.3f MB/s=%.1f peakRssMB=%.1f\n' "$(ls "$WORK/wget" | wc -l)" "$WGET" \
-  "$(echo "$FILES * $SIZE / 1000000 / $WGET" | bc -l)" "$(echo "$(cat "$WORK/wget.rss") / 1024" | bc -l)"
+read -r WRSS WUSER WSYS < "$WORK/wget.rss"
+printf 'wget: files=%s seconds=%.3f cpuSeconds=%.3f MB/s=%.1f peakRssMB=%.1f\n' "$(ls "$WORK/wget" | wc -l)" "$WGET" \
+  "$(echo "$WUSER + $WSYS" | bc -l)" "$(echo "$FILES * $SIZE / 1000000 / $WGET" | bc -l)" "$(echo "$WRSS / 1024" | bc -l)"
 
 HC=$("$BIN" fetch-client httpclient "$WORK/list" "$WORK/hc")
 echo "$HC"

@@ -14,6 +14,29 @@ public sealed class ContentCache
         Directory.CreateDirectory(TempDirectory);
     }
 
+    /// <summary>Deletes partial downloads older than <paramref name="age"/> (left by a crash; they cannot be resumed without their validator).</summary>
+    public int DeleteStalePartials(TimeSpan age)
+    {
+        var deleted = 0;
+        var cutoff = DateTime.UtcNow - age;
+        foreach (var f in Directory.EnumerateFiles(TempDirectory, "*.part"))
+        {
+            try
+            {
+                if (File.GetLastWriteTimeUtc(f) < cutoff)
+                {
+                    File.Delete(f);
+                    deleted++;
+                }
+            }
+            catch (IOException)
+            {
+                // In use by another process sharing the cache: leave it.
+            }
+        }
+        return deleted;
+    }
+
     public string Root { get; }
     public string TempDirectory { get; }
 

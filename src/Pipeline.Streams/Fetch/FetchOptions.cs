@@ -163,6 +163,12 @@ public sealed record FetchSettings
     /// <summary>Files in flight per lane in the stream (waiting for a host slot counts); real concurrency is the hosts' MaxConnections.</summary>
     public int LaneParallelism { get; init; } = 256;
 
+    /// <summary>
+    /// fsync a verified file before renaming it into the cache, so that after a power loss the cache holds no file
+    /// whose content does not match its name. Off trades that guarantee for speed (the rename is still atomic).
+    /// </summary>
+    public bool FlushToDisk { get; init; } = true;
+
     /// <summary>Refuse connections to link-local addresses (169.254.0.0/16, fe80::/10: cloud metadata) even for an allowed name.</summary>
     public bool BlockLinkLocal { get; init; } = true;
 

@@ -30,6 +30,7 @@ public sealed class Fetcher : IAsyncDisposable
     private readonly ConcurrentDictionary<string, HostGate> _gates = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, Task<Outcome>> _inFlight = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _lifetime = new();
+    private readonly BlockingIoScheduler _io = new(Math.Clamp(Environment.ProcessorCount * 2, 4, 16), "fetch-io");
     private readonly Counter<long> _attempts;
     private readonly Counter<long> _bytes;
     private readonly Counter<long> _outcomes;
@@ -40,6 +41,7 @@ public sealed class Fetcher : IAsyncDisposable
     {
         _settings = settings.EnsureValid();
         Cache = new ContentCache(settings.CacheDirectory);
+        Cache.DeleteStalePartials(TimeSpan.FromHours(1));
         _http = new HttpTransport(settings, handler);
         _s3 = s3;
         _time = time ?? TimeProvider.System;
@@ -296,9 +298,31 @@ public sealed class Fetcher : IAsyncDisposable
             segment++;
         }
 
+        var a = request.Announcement;
+        HashAlgorithmName? announcedAlg = whole && a.Integrity is { } integ ? ContentCheck.AlgorithmOf(integ.Method) : null;
+        byte[]? expected = null;
+        if (announcedAlg is { } alg)
+        {
+            try
+            {
+                expected = ContentCheck.DecodeDigest(alg, a.Integrity!.Value);
+            }
+            catch (FormatException e)
+            {
+                return Step.Stop(FetchErrorClass.Permanent, e.Message);
+            }
+        }
+        else if (whole && a.Integrity is { } other)
+        {
+            _log.LogDebug("Fetch {Url}: checksum method {Method} is not verified here", a.Location, other.Method);
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        using var hashes = new Hashes(announcedAlg);
         try
         {
+            if (partLength > 0)
+                await Offload(() => hashes.AppendFile(file.SafeFileHandle, partLength, buffer), ct).ConfigureAwait(false);
             for (; segment < state.Plan.Count; segment++, within = 0)
             {
                 var seg = state.Plan[segment];
@@ -324,6 +348,7 @@ public sealed class Fetcher : IAsyncDisposable
                         file.SetLength(0);
                         file.Position = 0;
                         partLength = 0;
+                        hashes.Reset();
                     }
                     if (status == 206)
                     {
@@ -345,7 +370,7 @@ public sealed class Fetcher : IAsyncDisposable
                         return Step.Corrupt($"server size {t} differs from announced size {announced}");
 
                     var expect = response.ContentLength;
-                    var got = await CopyBodyAsync(response.Body!, file, buffer, options, GateFor(HostOf(uri), options), HostOf(uri), ct).ConfigureAwait(false);
+                    var got = await CopyBodyAsync(response.Body!, file, hashes, buffer, options, GateFor(HostOf(uri), options), HostOf(uri), ct).ConfigureAwait(false);
                     if (file.Length > options.MaxSize)
                         return Step.Stop(FetchErrorClass.TooLarge, $"body passed MaxSize {options.MaxSize}");
                     if (expect is { } e && got < e)
@@ -361,8 +386,8 @@ public sealed class Fetcher : IAsyncDisposable
                 return StepOf(status, response, options);
             }
             await file.FlushAsync(ct).ConfigureAwait(false);
-            file.Flush(flushToDisk: true);
-            return Verify(request, options, file, buffer, whole);
+            // fsync, sniff and rename block: off the shared pool, on a thread of their own.
+            return await Offload(() => Complete(request, options, file, hashes, expected, whole), ct).ConfigureAwait(false);
         }
         finally
         {
@@ -423,7 +448,11 @@ public sealed class Fetcher : IAsyncDisposable
         }
     }
 
-    private async Task<long> CopyBodyAsync(Stream body, FileStream file, byte[] buffer, FetchOptions options, HostGate gate, string host, CancellationToken ct)
+    private Task<T> Offload<T>(Func<T> work, CancellationToken ct) => _io.Run(work, ct);
+
+    private Task Offload(Action work, CancellationToken ct) => _io.Run(work, ct);
+
+    private async Task<long> CopyBodyAsync(Stream body, FileStream file, Hashes hashes, byte[] buffer, FetchOptions options, HostGate gate, string host, CancellationToken ct)
     {
         long got = 0;
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -442,6 +471,7 @@ public sealed class Fetcher : IAsyncDisposable
             }
             if (n == 0) return got;
             await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+            hashes.Append(buffer.AsSpan(0, n));
             got += n;
             _bytes.Add(n, hostTag);
             if (file.Position > options.MaxSize) return got;
@@ -449,7 +479,7 @@ public sealed class Fetcher : IAsyncDisposable
         }
     }
 
-    private Step Verify(FetchRequest request, FetchOptions options, FileStream file, byte[] buffer, bool whole)
+    private Step Complete(FetchRequest request, FetchOptions options, FileStream file, Hashes hashes, byte[]? expected, bool whole)
     {
         var a = request.Announcement;
         var size = file.Length;
@@ -458,12 +488,12 @@ public sealed class Fetcher : IAsyncDisposable
         if (size == 0 && whole && a.Size is not 0)
             return Step.Corrupt("empty body");
 
-        Span<byte> head = stackalloc byte[ContentCheck.HeadLength];
-        Span<byte> tail = stackalloc byte[4];
-        var headLength = RandomAccess.Read(file.SafeFileHandle, head, 0);
-        var tailLength = size >= 4 ? RandomAccess.Read(file.SafeFileHandle, tail, size - 4) : 0;
         if (options.SniffContent)
         {
+            Span<byte> head = stackalloc byte[ContentCheck.HeadLength];
+            Span<byte> tail = stackalloc byte[4];
+            var headLength = RandomAccess.Read(file.SafeFileHandle, head, 0);
+            var tailLength = size >= 4 ? RandomAccess.Read(file.SafeFileHandle, tail, size - 4) : 0;
             var kind = ContentCheck.KindOf(a.RelPath.Length > 0 ? a.RelPath : a.Location.AbsolutePath);
             if (kind == ContentKind.Unknown) kind = ContentCheck.KindOf(a.Location.AbsolutePath);
             if (!whole) kind = ContentKind.Grib;
@@ -471,53 +501,15 @@ public sealed class Fetcher : IAsyncDisposable
             if (problem is not null) return Step.Corrupt(problem);
         }
 
-        // Hash the verified-size file once, from the page cache: SHA-256 always (the cache key) and the announced method.
-        HashAlgorithmName? announcedAlg = whole && a.Integrity is { } integ ? ContentCheck.AlgorithmOf(integ.Method) : null;
-        byte[]? expected = null;
-        if (announcedAlg is { } alg)
-        {
-            try
-            {
-                expected = ContentCheck.DecodeDigest(alg, a.Integrity!.Value);
-            }
-            catch (FormatException e)
-            {
-                return Step.Stop(FetchErrorClass.Permanent, e.Message);
-            }
-        }
-        else if (whole && a.Integrity is { } other)
-        {
-            _log.LogDebug("Fetch {Url}: checksum method {Method} is not verified here", a.Location, other.Method);
-        }
-        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var announcedHash = announcedAlg is { } x && x != HashAlgorithmName.SHA256 ? IncrementalHash.CreateHash(x) : null;
-        long offset = 0;
-        while (offset < size)
-        {
-            var n = RandomAccess.Read(file.SafeFileHandle, buffer.AsSpan(0, BufferSize), offset);
-            if (n == 0) break;
-            sha256.AppendData(buffer, 0, n);
-            announcedHash?.AppendData(buffer, 0, n);
-            offset += n;
-        }
         Span<byte> digest = stackalloc byte[32];
-        sha256.GetHashAndReset(digest);
+        Span<byte> announcedDigest = stackalloc byte[64];
+        var announcedLength = hashes.Finish(digest, announcedDigest);
         var shaHex = Convert.ToHexStringLower(digest);
         if (expected is not null)
         {
-            Span<byte> actual = stackalloc byte[64];
-            int len;
-            if (announcedHash is null)
-            {
-                digest.CopyTo(actual);
-                len = 32;
-            }
-            else
-            {
-                len = announcedHash.GetHashAndReset(actual);
-            }
-            if (!actual[..len].SequenceEqual(expected))
-                return Step.Corrupt($"{a.Integrity!.Method} checksum mismatch: announced {Convert.ToHexStringLower(expected)}, received {Convert.ToHexStringLower(actual[..len])}");
+            var actual = announcedLength == 0 ? digest : announcedDigest[..announcedLength];
+            if (!actual.SequenceEqual(expected))
+                return Step.Corrupt($"{a.Integrity!.Method} checksum mismatch: announced {Convert.ToHexStringLower(expected)}, received {Convert.ToHexStringLower(actual)}");
         }
 
         if (size <= options.InMemoryThreshold)
@@ -526,6 +518,7 @@ public sealed class Fetcher : IAsyncDisposable
             RandomAccess.Read(file.SafeFileHandle, data, 0);
             return Step.Success(new Outcome.Memory(0, data, shaHex));
         }
+        if (_settings.FlushToDisk) file.Flush(flushToDisk: true);
         file.Dispose();
         var path = Cache.Commit(file.Name, shaHex);
         return Step.Success(new Outcome.File(0, path, size, shaHex));
@@ -568,6 +561,7 @@ public sealed class Fetcher : IAsyncDisposable
         foreach (var t in _inFlight.Values)
             await ((Task)t).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _http.Dispose();
+        _io.Dispose();
         Meter.Dispose();
         _lifetime.Dispose();
     }
@@ -585,6 +579,52 @@ public sealed class Fetcher : IAsyncDisposable
             Plan = null;
             Validator = null;
             File.Delete(PartPath);
+        }
+    }
+
+    /// <summary>SHA-256 (the cache key) and the announced method, fed as bytes arrive.</summary>
+    private sealed class Hashes(HashAlgorithmName? announced) : IDisposable
+    {
+        private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private readonly IncrementalHash? _announced =
+            announced is { } a && a != HashAlgorithmName.SHA256 ? IncrementalHash.CreateHash(a) : null;
+
+        public void Append(ReadOnlySpan<byte> data)
+        {
+            _sha256.AppendData(data);
+            _announced?.AppendData(data);
+        }
+
+        /// <summary>Hashes the first <paramref name="length"/> bytes already on disk (a resumed download).</summary>
+        public void AppendFile(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long length, byte[] buffer)
+        {
+            for (long offset = 0; offset < length;)
+            {
+                var n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(BufferSize, length - offset)), offset);
+                if (n == 0) throw new IOException($"partial file ended at {offset} of {length} bytes");
+                Append(buffer.AsSpan(0, n));
+                offset += n;
+            }
+        }
+
+        public void Reset()
+        {
+            Span<byte> scratch = stackalloc byte[64];
+            _sha256.GetHashAndReset(scratch);
+            _announced?.GetHashAndReset(scratch);
+        }
+
+        /// <summary>Writes SHA-256 to <paramref name="sha256"/> and the announced digest (if another method) to <paramref name="other"/>; returns its length or 0.</summary>
+        public int Finish(Span<byte> sha256, Span<byte> other)
+        {
+            _sha256.GetHashAndReset(sha256);
+            return _announced?.GetHashAndReset(other) ?? 0;
+        }
+
+        public void Dispose()
+        {
+            _sha256.Dispose();
+            _announced?.Dispose();
         }
     }
 

@@ -495,19 +495,38 @@ public sealed class FetcherSpecs : IAsyncLifetime
     [Fact]
     public async Task Should_space_requests_to_a_host_by_its_rate_limit()
     {
-        var content = Grib(2_000);
-        for (var i = 0; i < 5; i++) _server.File($"/r{i}.grib2", content);
+        for (var i = 0; i < 5; i++) _server.File($"/r{i}.grib2", Grib(2_000, seed: i));
         var settings = Settings(_dir.Path, Options()) with
         {
-            Hosts = new Dictionary<string, HostLimits> { ["127.0.0.1"] = new(RequestsPerSecond: 10, MaxConnections: 8, Burst: 1) },
+            Hosts = new Dictionary<string, HostLimits> { ["127.0.0.1"] = new(RequestsPerSecond: 10, MaxConnections: 1, Burst: 1) },
         };
         await using var fetcher = new Fetcher(settings);
+        // The first request opens the connection and uses the burst; the next four must leave 100 ms apart.
+        Assert.True((await fetcher.FetchAsync(Request(_server.Url("r0.grib2")))).IsSuccess);
 
-        await Task.WhenAll(Enumerable.Range(0, 5).Select(i => fetcher.FetchAsync(Request(_server.Url($"r{i}.grib2"), content))));
+        var results = await Task.WhenAll(Enumerable.Range(1, 4).Select(i => fetcher.FetchAsync(Request(_server.Url($"r{i}.grib2")))));
 
-        var times = Enumerable.Range(0, 5).Select(i => _server.Seen($"/r{i}.grib2").Single().At).Order().ToList();
-        Assert.True(times[^1] - times[0] >= TimeSpan.FromMilliseconds(350),
-            $"5 requests at 10/s with burst 1 took only {(times[^1] - times[0]).TotalMilliseconds} ms");
+        Assert.All(results, r => Assert.True(r.IsSuccess));
+        var times = Enumerable.Range(1, 4).Select(i => _server.Seen($"/r{i}.grib2").Single().At).Order().ToList();
+        Assert.True(times[^1] - times[0] >= TimeSpan.FromMilliseconds(250),
+            $"4 requests at 10/s took only {(times[^1] - times[0]).TotalMilliseconds} ms (expected about 300)");
+    }
+
+    [Fact]
+    public async Task Should_hold_a_host_to_its_bandwidth_cap()
+    {
+        var content = Grib(300_000);
+        _server.File("/capped.grib2", content);
+        await using var fetcher = NewFetcher(Options() with
+        {
+            Limits = new HostLimits(1000, MaxConnections: 4, BandwidthBytesPerSecond: 200_000, Burst: 1000),
+        });
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        AssertCached(await fetcher.FetchAsync(Request(_server.Url("capped.grib2"), content)), content);
+
+        // 300 kB at 200 kB/s with a 64 kB burst cannot take less than about 1.2 s.
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(1000), $"300 kB at 200 kB/s took only {watch.ElapsedMilliseconds} ms");
     }
 
     [Fact]
