@@ -64,7 +64,7 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
 
             Decide(c);
         });
-        Command<IWithModelRunId>(Decide);
+        Command<IModelRunCommand>(Decide);
         Command<RetryDue>(OnRetryDue);
         Command<OfferPending>(_ => FlushPending());
         Command<FinalizeAgain>(_ =>
@@ -88,7 +88,7 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
 
     private DateTimeOffset Now => _clock.GetUtcNow();
 
-    private void Decide(IWithModelRunId command)
+    private void Decide(IModelRunCommand command)
     {
         var (reply, events) = _state.Handle(command, _rules, Now);
         if (events.Count == 0)
@@ -283,13 +283,13 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
 /// <summary>The registry key of the ModelRun shard region (or of its local stand-in).</summary>
 public sealed class ModelRunRegion;
 
-/// <summary>Routes <see cref="IWithModelRunId"/> messages; the entity id is the run id string.</summary>
+/// <summary>Routes <see cref="IModelRunCommand"/> messages; the entity id is the run id string.</summary>
 public sealed class ModelRunMessageExtractor() : HashCodeMessageExtractor(ShardCount)
 {
     /// <summary>Ten times the largest cluster we plan for.</summary>
     public const int ShardCount = 100;
 
-    public override string? EntityId(object message) => message is IWithModelRunId m ? m.RunId.ToString() : null;
+    public override string? EntityId(object message) => message is IModelRunCommand m ? m.RunId.ToString() : null;
 }
 
 public static class ModelRunHostingExtensions
