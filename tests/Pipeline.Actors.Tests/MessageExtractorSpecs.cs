@@ -14,10 +14,11 @@ public sealed class MessageExtractorSpecs
         var extractor = new ModelRunMessageExtractor();
 
         Assert.Equal("test.model/2026-11-01T00Z", extractor.EntityId(new GetModelRun(Run)));
-        Assert.Equal(extractor.ShardId(new GetModelRun(Run)), extractor.ShardId(Admit(Request("TMP", 0))));
+        var id = Run.ToString();
+        Assert.Equal(extractor.ShardId(id, new GetModelRun(Run)), extractor.ShardId(id, Admit(Request("TMP", 0))));
         Assert.Null(extractor.EntityId(new AdmitFilesResult(Run, [])));
         Assert.Null(extractor.EntityId("hello"));
-        Assert.InRange(int.Parse(extractor.ShardId(new GetModelRun(Run))), 0, ModelRunMessageExtractor.ShardCount - 1);
+        Assert.InRange(int.Parse(extractor.ShardId(id, new GetModelRun(Run))), 0, ModelRunMessageExtractor.ShardCount - 1);
     }
 
     [Fact]
