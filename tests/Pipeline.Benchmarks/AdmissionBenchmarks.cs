@@ -2,6 +2,8 @@ using Akka.Actor;
 using Akka.Hosting;
 using Akka.Persistence.Hosting;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Engines;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -23,7 +25,7 @@ namespace Pipeline.Benchmarks;
 ///   dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*Admission*'
 /// PostgreSQL runs when PIPELINE_TEST_POSTGRES is set (./build.sh services prints it).
 /// </summary>
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5, invocationCount: 1)]
+[Config(typeof(AdmissionConfig))]
 public class AdmissionBenchmarks
 {
     public const int Announcements = 20_000;
@@ -171,6 +173,17 @@ public class AdmissionBenchmarks
     private sealed class NullFinalizer : IRunFinalizationSink
     {
         public bool TryOffer(RunFinalization request) => true;
+    }
+}
+
+/// <summary>Each invocation is seconds long: measure it a few times, in a separate process; builds are slow on a busy machine.</summary>
+public sealed class AdmissionConfig : ManualConfig
+{
+    public AdmissionConfig()
+    {
+        AddJob(Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5)
+            .WithInvocationCount(1).WithUnrollFactor(1));
+        WithBuildTimeout(TimeSpan.FromMinutes(15));
     }
 }
 
