@@ -1,5 +1,8 @@
 using Pipeline.Actors.Catalog;
 using Pipeline.Actors.Contracts;
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using Pipeline.Actors.Persistence;
 using Xunit;
 using static Pipeline.Actors.Tests.Fixtures;
 
@@ -66,14 +69,14 @@ public sealed class DatasetCatalogSpecs
 
         var e = Assert.Throws<DatasetCatalogException>(() => DatasetCatalog.Create(options));
 
-        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:0:Id:") && m.Contains("'/'"));
-        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:0:PathPatterns:0:") && m.Contains("not a regular expression"));
-        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:0:Completeness:"));
-        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:1:PathPatterns:0:") && m.Contains("reftime"));
-        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:1:Completeness:ExpectedCount:"));
-        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:1:Outputs:Trigger:Repository:"));
-        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:2:Id:") && m.Contains("twice"));
-        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:Datasets:2:Outputs:Trigger:Preset:") && m.Contains("carrier-pigeon"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:0:Id:") && m.Contains("'/'"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:0:PathPatterns:0:") && m.Contains("not a regular expression"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:0:Completeness:"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:1:PathPatterns:0:") && m.Contains("reftime"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:1:Completeness:ExpectedCount:"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:1:Outputs:Trigger:Repository:"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:2:Id:") && m.Contains("twice"));
+        Assert.Contains(e.Errors, m => m.StartsWith("Pipeline:Datasets:2:Outputs:Trigger:Preset:") && m.Contains("carrier-pigeon"));
         Assert.False(new DatasetCatalogValidator().Validate(null, options).Succeeded);
     }
 
@@ -87,5 +90,43 @@ public sealed class DatasetCatalogSpecs
         Assert.Equal("other", dataset!.Id.Value);
         Assert.Equal(RefTime.AddHours(6), file!.RunId.ReferenceTime);
         Assert.Throws<KeyNotFoundException>(() => catalog.Get(new DatasetId("missing")));
+    }
+
+    [Fact]
+    public void Should_bind_the_documented_appsettings_shape_when_read_from_json()
+    {
+        const string json = """
+            {
+              "Pipeline": {
+                "Persistence": { "Provider": "PostgreSql", "ConnectionString": "Host=db;Database=pipeline", "JournalBatchSize": 200 },
+                "Datasets": [
+                  {
+                    "Id": "msc.cansips.forecast.raw",
+                    "PathPatterns": [ "cansips_forecast_raw_latlon[^_]*_(?<var>[A-Z]+)_.*_(?<reftime>\\d{4}-\\d{2})_allmembers\\.grib2$" ],
+                    "ReferenceTimeFormats": [ "yyyy-MM" ],
+                    "Completeness": { "ExpectedCount": 2, "QuietPeriod": "00:30:00" },
+                    "Fetch": { "MaxAttempts": 5, "RetryDelay": "00:01:00", "Settings": { "UserAgent": "pipeline" } },
+                    "Outputs": {
+                      "Store": "s3://bucket/cansips", "Format": "zarr3", "WnmTopic": "origin/a/wis2/ca-eccc-msc/data/core/weather",
+                      "Trigger": { "Preset": "github-repository-dispatch", "Repository": "octo/forecasts", "EventType": "cansips", "TokenVariable": "GITHUB_TOKEN" }
+                    }
+                  }
+                ]
+              }
+            }
+            """;
+        var config = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+
+        var options = config.GetSection(DatasetCatalogOptions.Section).Get<DatasetCatalogOptions>()!;
+        var persistence = config.GetSection(PipelinePersistenceOptions.Section).Get<PipelinePersistenceOptions>()!;
+        var catalog = DatasetCatalog.Create(options);
+
+        var d = Assert.Single(catalog.All);
+        Assert.Equal((2, TimeSpan.FromMinutes(30), 5), (d.Options.Completeness.ExpectedCount, d.Options.Completeness.QuietPeriod, d.Options.Fetch.MaxAttempts));
+        Assert.Equal("pipeline", d.Options.Fetch.Settings["UserAgent"]);
+        Assert.Equal("octo/forecasts", d.Options.Outputs.Trigger!.Repository);
+        var file = d.Classify("20261101T00Z/cansips_forecast_raw_latlon1.0x1.0_TMP_TGL_2m_2026-11_allmembers.grib2").File!;
+        Assert.Equal(("msc.cansips.forecast.raw/2026-11-01T00Z", "TMP"), (file.RunId.ToString(), file.Variable));
+        Assert.Equal((PersistenceProvider.PostgreSql, 200), (persistence.Provider, persistence.JournalBatchSize));
     }
 }

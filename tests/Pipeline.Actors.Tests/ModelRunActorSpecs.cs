@@ -209,6 +209,17 @@ public sealed class ModelRunActorSpecs : Akka.TestKit.Xunit2.TestKit, IDisposabl
     }
 
     [Fact]
+    public async Task Should_offer_work_again_when_it_shows_no_progress_for_the_stall_timeout()
+    {
+        await using var node = await TestNode.StartAsync(Sqlite(_dir), CatalogOf(), new ModelRunSettings { StallTimeout = TimeSpan.FromMilliseconds(400) });
+
+        await node.Ask<AdmitFilesResult>(Admit(Request("TMP", 0)));
+
+        var works = await WaitForWork(node, 2);
+        Assert.Equal(works[0].File, works[1].File);
+    }
+
+    [Fact]
     public async Task Should_replay_the_admitted_announcements_when_asked()
     {
         await using var node = await TestNode.StartAsync(Sqlite(_dir), CatalogOf());
@@ -225,9 +236,12 @@ public sealed class ModelRunActorSpecs : Akka.TestKit.Xunit2.TestKit, IDisposabl
         await using var node = await TestNode.StartAsync(Sqlite(_dir), CatalogOf(), clustered: true);
 
         var result = await node.Ask<AdmitFilesResult>(Admit(Request("TMP", 0)));
+        var viaStream = await node.Ask<DataStreams.AdmitAnnouncementsResult>(
+            new DataStreams.AdmitAnnouncements(Run.Dataset, [Announcement("TMP", 0), Announcement("TMP", 3)]));
 
         Assert.Equal(AdmissionVerdict.Admitted, Assert.Single(result.Outcomes).Verdict);
-        await AwaitAssertAsync(() => Assert.Single(node.Intake.Offered), Deadline);
+        Assert.Equal([AdmissionVerdict.Duplicate, AdmissionVerdict.Admitted], viaStream.Outcomes.Select(o => o.Verdict));
+        await AwaitAssertAsync(() => Assert.Equal(2, node.Intake.Offered.Count), Deadline);
     }
 
     private async Task<FileWork[]> WaitForWork(TestNode node, int count)

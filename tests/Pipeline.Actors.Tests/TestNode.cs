@@ -100,9 +100,9 @@ public sealed class TestNode : IAsyncDisposable
         return new TestNode(host, intake, finalizer);
     }
 
-    public Task<T> Ask<T>(IWithModelRunId message) => ModelRuns.Ask<T>(message, TimeSpan.FromSeconds(30));
+    public Task<T> Ask<T>(IModelRunCommand message) => ModelRuns.Ask<T>(message, TimeSpan.FromSeconds(30));
 
-    public Task<T> Ask<T>(IWithDatasetId message) => DataStreams.Ask<T>(message, TimeSpan.FromSeconds(30));
+    public Task<T> Ask<T>(IDataStreamCommand message) => DataStreams.Ask<T>(message, TimeSpan.FromSeconds(30));
 
     public async ValueTask DisposeAsync()
     {

@@ -1,6 +1,9 @@
 using Akka.Actor;
 using Akka.Hosting;
+using Akka.Persistence.Hosting;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Engines;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -22,8 +25,7 @@ namespace Pipeline.Benchmarks;
 ///   dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*Admission*'
 /// PostgreSQL runs when PIPELINE_TEST_POSTGRES is set (./build.sh services prints it).
 /// </summary>
-[InProcess]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5, invocationCount: 1)]
+[Config(typeof(AdmissionConfig))]
 public class AdmissionBenchmarks
 {
     public const int Announcements = 20_000;
@@ -41,14 +43,24 @@ public class AdmissionBenchmarks
     [ParamsSource(nameof(Providers))]
     public string Provider { get; set; } = "sqlite";
 
+    /// <summary>How many runs one broker batch touches: 1 (a run's files arrive together, the usual case) or 20 (interleaved).</summary>
+    [Params(1, 20)]
+    public int RunsPerBatch { get; set; } = 1;
+
     public static IEnumerable<string> Providers() =>
-        string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PIPELINE_TEST_POSTGRES")) ? ["sqlite"] : ["sqlite", "postgresql"];
+        string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PIPELINE_TEST_POSTGRES"))
+            ? ["memory", "sqlite"]
+            : ["memory", "sqlite", "postgresql"];
 
     [GlobalSetup]
     public void Setup()
     {
-        PipelinePersistenceOptions persistence;
-        if (Provider == "sqlite")
+        PipelinePersistenceOptions? persistence = null;
+        if (Provider == "memory")
+        {
+            // The actors' own cost: Akka's in-memory journal instead of a database.
+        }
+        else if (Provider == "sqlite")
         {
             _dir = Path.Combine(Path.GetTempPath(), "pipeline-admission-bench", Guid.NewGuid().ToString("N"));
             persistence = new PipelinePersistenceOptions { DataDirectory = _dir };
@@ -81,7 +93,7 @@ public class AdmissionBenchmarks
             .ConfigureServices(s => s.AddAkka("admission-bench", b => b
                 .AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
                 .AddPipelineSerialization()
-                .AddPipelinePersistence(persistence)
+                .AddPersistence(persistence)
                 .AddModelRunActor(catalog, new ModelRunSettings(), new ModelRunPorts(new NullIntake(), new NullFinalizer()), clustered: false)
                 .AddDataStreamActor(catalog, clustered: false)))
             .Build();
@@ -106,7 +118,7 @@ public class AdmissionBenchmarks
     public async Task<int> Admit()
     {
         var day = new DateTime(2026, 1, 1).AddDays(_iteration++);
-        var batches = Batches(day).ToArray();
+        var batches = Batches(day, RunsPerBatch).ToArray();
         var admitted = 0;
         using var gate = new SemaphoreSlim(InFlight);
         var tasks = batches.Select(async b =>
@@ -127,13 +139,16 @@ public class AdmissionBenchmarks
         return admitted;
     }
 
-    /// <summary>Broker-like batches: each holds files of several runs, and one in ten items repeats an earlier one.</summary>
-    private static IEnumerable<Announcement[]> Batches(DateTime day)
+    /// <summary>Broker-like batches over <see cref="Runs"/> runs; one in ten items repeats an earlier one.</summary>
+    public static IEnumerable<Announcement[]> Batches(DateTime day, int runsPerBatch)
     {
         var all = new List<Announcement>(Announcements + Announcements / 10);
+        const int perRun = Announcements / Runs;
         for (var i = 0; i < Announcements; i++)
         {
-            var rel = $"{day.AddHours(i % Runs):yyyyMMddHH}/TMP_P{i / Runs}.grib2";
+            // runsPerBatch 1: a run's files are contiguous; otherwise consecutive files rotate over that many runs.
+            var run = runsPerBatch == 1 ? i / perRun : (i % runsPerBatch) + runsPerBatch * (i / (perRun * runsPerBatch));
+            var rel = $"{day.AddHours(run):yyyyMMddHH}/TMP_P{i}.grib2";
             all.Add(new Announcement("bench", AnnouncementFormats.SarraceniaV03, rel, new Uri("http://127.0.0.1:9/" + rel), rel, null, 1000,
                 new Integrity(IntegrityMethods.Sha256, "c" + i), day, "{}"));
             if (i % 10 == 9) all.Add(all[i - 5]);
@@ -159,4 +174,21 @@ public class AdmissionBenchmarks
     {
         public bool TryOffer(RunFinalization request) => true;
     }
+}
+
+/// <summary>Each invocation is seconds long: measure it a few times, in a separate process; builds are slow on a busy machine.</summary>
+public sealed class AdmissionConfig : ManualConfig
+{
+    public AdmissionConfig()
+    {
+        AddJob(Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5)
+            .WithInvocationCount(1).WithUnrollFactor(1));
+        WithBuildTimeout(TimeSpan.FromMinutes(15));
+    }
+}
+
+internal static class AdmissionBenchmarkHosting
+{
+    public static AkkaConfigurationBuilder AddPersistence(this AkkaConfigurationBuilder builder, PipelinePersistenceOptions? options) =>
+        options is null ? builder.WithInMemoryJournal().WithInMemorySnapshotStore() : builder.AddPipelinePersistence(options);
 }

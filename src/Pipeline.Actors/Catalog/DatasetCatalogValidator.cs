@@ -5,7 +5,7 @@ namespace Pipeline.Actors.Catalog;
 
 /// <summary>
 /// Validates <see cref="DatasetCatalogOptions"/>; every message names the configuration key, e.g.
-/// <c>Pipeline:Datasets:Datasets:0:PathPatterns:1</c>. Register with <c>ValidateOnStart()</c>.
+/// <c>Pipeline:Datasets:0:PathPatterns:1</c>. Register with <c>ValidateOnStart()</c>.
 /// </summary>
 public sealed class DatasetCatalogValidator : IValidateOptions<DatasetCatalogOptions>
 {

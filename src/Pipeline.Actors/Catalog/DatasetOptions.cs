@@ -1,9 +1,9 @@
 namespace Pipeline.Actors.Catalog;
 
-/// <summary>The <c>Pipeline:Datasets</c> section: every configured dataset.</summary>
+/// <summary>Bound from the <c>Pipeline</c> section: its <c>Datasets</c> array (<c>Pipeline:Datasets:0:Id</c>, ...).</summary>
 public sealed record DatasetCatalogOptions
 {
-    public const string Section = "Pipeline:Datasets";
+    public const string Section = "Pipeline";
 
     public List<DatasetOptions> Datasets { get; init; } = [];
 }

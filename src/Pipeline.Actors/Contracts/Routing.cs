@@ -17,3 +17,9 @@ public interface IWithDatasetId : IPipelineMessage
 {
     DatasetId DatasetId { get; }
 }
+
+/// <summary>A command or query for a ModelRun entity (replies carry the run id but do not route).</summary>
+public interface IModelRunCommand : IWithModelRunId;
+
+/// <summary>A command or query for a DataStream entity.</summary>
+public interface IDataStreamCommand : IWithDatasetId;

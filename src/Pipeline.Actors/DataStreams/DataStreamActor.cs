@@ -75,7 +75,7 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
             _log.Info("DataStream {DatasetId}: refreshing {Runs} runs between {From} and {To}", _id, runs.Count, r.From, r.To);
             Sender.Tell(new RefreshWindowAccepted(_id, runs));
         });
-        Command<IWithDatasetId>(c =>
+        Command<IDataStreamCommand>(c =>
         {
             var (reply, events) = _state.Handle(c, Now);
             if (events.Count == 0)
@@ -203,13 +203,13 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
 /// <summary>The registry key of the DataStream shard region (or of its local stand-in).</summary>
 public sealed class DataStreamRegion;
 
-/// <summary>Routes <see cref="IWithDatasetId"/> messages; the entity id is the dataset id.</summary>
+/// <summary>Routes <see cref="IDataStreamCommand"/> messages; the entity id is the dataset id.</summary>
 public sealed class DataStreamMessageExtractor() : HashCodeMessageExtractor(ShardCount)
 {
     /// <summary>Data streams are few; a small count keeps them spread without empty shards.</summary>
     public const int ShardCount = 20;
 
-    public override string? EntityId(object message) => message is IWithDatasetId m ? m.DatasetId.Value : null;
+    public override string? EntityId(object message) => message is IDataStreamCommand m ? m.DatasetId.Value : null;
 }
 
 public static class DataStreamHostingExtensions

@@ -22,6 +22,7 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
     private const string OfferTimer = "offer";
     private const string FinalizeTimer = "finalize";
     private const string QuietTimer = "quiet";
+    private const string StallTimer = "stall";
 
     private readonly ModelRunId _runId;
     private readonly ModelRunRules _rules;
@@ -31,6 +32,7 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
     private readonly TimeProvider _clock;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<FileWork> _pending = new();
+    private readonly Dictionary<string, DateTimeOffset> _offeredAt = new(StringComparer.Ordinal);
     private ModelRunState _state;
     private bool _completing;
     private int _sinceSnapshot;
@@ -64,7 +66,7 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
 
             Decide(c);
         });
-        Command<IWithModelRunId>(Decide);
+        Command<IModelRunCommand>(Decide);
         Command<RetryDue>(OnRetryDue);
         Command<OfferPending>(_ => FlushPending());
         Command<FinalizeAgain>(_ =>
@@ -72,6 +74,7 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
             if (_state.AwaitsFinalization) EmitFinalization();
         });
         Command<QuietPeriodOver>(_ => CheckCompletion());
+        Command<StallCheck>(_ => RedriveStalled());
         Command<ReceiveTimeout>(_ => OnIdle());
         Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(m => _log.Warning(m.Cause, "ModelRun {ModelRunId}: snapshot failed", _runId));
@@ -88,7 +91,7 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
 
     private DateTimeOffset Now => _clock.GetUtcNow();
 
-    private void Decide(IWithModelRunId command)
+    private void Decide(IModelRunCommand command)
     {
         var (reply, events) = _state.Handle(command, _rules, Now);
         if (events.Count == 0)
@@ -122,11 +125,16 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
             case FileRetryScheduled r:
                 StartRetryTimer(r.File, r.DueAt);
                 break;
+            case FileFetched f:
+                _offeredAt[f.File.DataId] = f.At;
+                break;
             case FileIndexed i:
                 Timers.Cancel(RetryKey(i.File.DataId));
+                _offeredAt.Remove(i.File.DataId);
                 break;
             case FileFailed x:
                 Timers.Cancel(RetryKey(x.File.DataId));
+                _offeredAt.Remove(x.File.DataId);
                 break;
             case RunRefreshed r:
                 _log.Info("ModelRun {ModelRunId}: refreshing {Files} files (generation {Generation}): {Reason}", _runId, r.DataIds.Count,
@@ -169,6 +177,7 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
         }
 
         if (redrive > 0) _log.Info("ModelRun {ModelRunId}: recovered, re-issued {Files} unfinished files", _runId, redrive);
+        Timers.StartPeriodicTimer(StallTimer, StallCheck.Instance, _settings.StallTimeout / 2);
         if (_state.AwaitsFinalization) EmitFinalization();
         CheckCompletion();
         ArmQuietTimer();
@@ -179,7 +188,12 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
     {
         if (!_state.Files.TryGetValue(dataId, out var f)) return;
         var work = new FileWork(_runId, f.Id, f.Announcement, f.Variable, f.Step, f.Key, _state.Generation, f.Attempts, _rules.Fetch);
-        if (_pending.Count == 0 && _ports.Intake.TryOffer(work)) return;
+        if (_pending.Count == 0 && _ports.Intake.TryOffer(work))
+        {
+            _offeredAt[dataId] = Now;
+            return;
+        }
+
         _pending.Enqueue(work);
         if (!Timers.IsTimerActive(OfferTimer)) Timers.StartSingleTimer(OfferTimer, OfferPending.Instance, _settings.BackPressureRetry);
     }
@@ -202,6 +216,18 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
             }
 
             _pending.Dequeue();
+            _offeredAt[work.File.DataId] = Now;
+        }
+    }
+
+    private void RedriveStalled()
+    {
+        var now = Now;
+        foreach (var f in _state.Files.Values)
+        {
+            if (!f.NeedsWork || !_offeredAt.TryGetValue(f.Id.DataId, out var at) || now - at < _settings.StallTimeout) continue;
+            _log.Warning("ModelRun {ModelRunId}: {DataId} shows no progress since {OfferedAt}, offering it again", _runId, f.Id.DataId, at);
+            Offer(f.Id.DataId);
         }
     }
 
@@ -274,6 +300,11 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
         public static readonly FinalizeAgain Instance = new();
     }
 
+    private sealed record StallCheck : INotInfluenceReceiveTimeout
+    {
+        public static readonly StallCheck Instance = new();
+    }
+
     private sealed record QuietPeriodOver
     {
         public static readonly QuietPeriodOver Instance = new();
@@ -283,13 +314,13 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
 /// <summary>The registry key of the ModelRun shard region (or of its local stand-in).</summary>
 public sealed class ModelRunRegion;
 
-/// <summary>Routes <see cref="IWithModelRunId"/> messages; the entity id is the run id string.</summary>
+/// <summary>Routes <see cref="IModelRunCommand"/> messages; the entity id is the run id string.</summary>
 public sealed class ModelRunMessageExtractor() : HashCodeMessageExtractor(ShardCount)
 {
     /// <summary>Ten times the largest cluster we plan for.</summary>
     public const int ShardCount = 100;
 
-    public override string? EntityId(object message) => message is IWithModelRunId m ? m.RunId.ToString() : null;
+    public override string? EntityId(object message) => message is IModelRunCommand m ? m.RunId.ToString() : null;
 }
 
 public static class ModelRunHostingExtensions

@@ -9,31 +9,31 @@ public sealed record AdmissionRequest(Announcement Announcement, string? Variabl
 /// Admit a batch of announcements of one run. All admissions are persisted in one <c>PersistAll</c>; the reply,
 /// <see cref="AdmitFilesResult"/>, is sent only after they are written: only then may the broker message be acked.
 /// </summary>
-public sealed record AdmitFiles(ModelRunId RunId, IReadOnlyList<AdmissionRequest> Items) : IWithModelRunId;
+public sealed record AdmitFiles(ModelRunId RunId, IReadOnlyList<AdmissionRequest> Items) : IModelRunCommand;
 
 /// <summary>The streams side reports that a file was downloaded.</summary>
-public sealed record ReportFileFetched(ModelRunId RunId, FileId File, long Bytes) : IWithModelRunId;
+public sealed record ReportFileFetched(ModelRunId RunId, FileId File, long Bytes) : IModelRunCommand;
 
 /// <summary>The streams side reports that a file was decoded, written and indexed.</summary>
-public sealed record ReportFileIndexed(ModelRunId RunId, FileId File, int Fields) : IWithModelRunId;
+public sealed record ReportFileIndexed(ModelRunId RunId, FileId File, int Fields) : IModelRunCommand;
 
 /// <summary>
 /// The streams side reports a failure. <paramref name="Retryable"/> (e.g. a 404 while the file is not there yet)
 /// schedules another attempt after the dataset's retry delay, up to its attempt limit; otherwise it fails for good.
 /// </summary>
-public sealed record ReportFileFailed(ModelRunId RunId, FileId File, string Reason, bool Retryable) : IWithModelRunId;
+public sealed record ReportFileFailed(ModelRunId RunId, FileId File, string Reason, bool Retryable) : IModelRunCommand;
 
 /// <summary>Re-fetch and rebuild one file (by data id), whatever its state.</summary>
-public sealed record RefreshFile(ModelRunId RunId, string DataId, string Reason) : IWithModelRunId;
+public sealed record RefreshFile(ModelRunId RunId, string DataId, string Reason) : IModelRunCommand;
 
 /// <summary>Re-fetch and rebuild every file of the run, then finalize it again.</summary>
-public sealed record RefreshRun(ModelRunId RunId, string Reason) : IWithModelRunId;
+public sealed record RefreshRun(ModelRunId RunId, string Reason) : IModelRunCommand;
 
 /// <summary>The output side reports that the run-level outputs of <paramref name="Generation"/> are written.</summary>
-public sealed record ConfirmRunFinalized(ModelRunId RunId, int Generation) : IWithModelRunId;
+public sealed record ConfirmRunFinalized(ModelRunId RunId, int Generation) : IModelRunCommand;
 
 /// <summary>Query: the run's state.</summary>
-public sealed record GetModelRun(ModelRunId RunId) : IWithModelRunId;
+public sealed record GetModelRun(ModelRunId RunId) : IModelRunCommand;
 
 /// <summary>Query: every admitted announcement of the run, as recorded in the journal (for replay or re-posting).</summary>
-public sealed record ReplayAnnouncements(ModelRunId RunId) : IWithModelRunId;
+public sealed record ReplayAnnouncements(ModelRunId RunId) : IModelRunCommand;

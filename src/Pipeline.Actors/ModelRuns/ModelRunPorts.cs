@@ -67,6 +67,12 @@ public sealed record ModelRunSettings
     /// <summary>How soon work the intake refused (back-pressure) is offered again.</summary>
     public TimeSpan BackPressureRetry { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// Work handed to the intake that has shown no milestone for this long is offered again (the graph may have
+    /// lost it without a failure report). Outputs are idempotent, so a slow file done twice costs time, not data.
+    /// </summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>The shard region's role in a cluster; null for every node.</summary>
     public string? Role { get; init; }
 }

@@ -20,16 +20,16 @@ public enum AdmissionVerdict
 /// <summary>The verdict on one announcement, in the order of the request.</summary>
 public sealed record AdmissionOutcome(string DataId, AdmissionVerdict Verdict, string? Reason = null);
 
-public sealed record AdmitFilesResult(ModelRunId RunId, IReadOnlyList<AdmissionOutcome> Outcomes) : IWithModelRunId;
+public sealed record AdmitFilesResult(ModelRunId RunId, IReadOnlyList<AdmissionOutcome> Outcomes) : IPipelineMessage;
 
 /// <summary>The answer to a milestone report: <paramref name="Recorded"/> is false for a stale or repeated report.</summary>
-public sealed record MilestoneAck(ModelRunId RunId, FileId File, bool Recorded) : IWithModelRunId;
+public sealed record MilestoneAck(ModelRunId RunId, FileId File, bool Recorded) : IPipelineMessage;
 
-public sealed record RefreshAccepted(ModelRunId RunId, int Generation, int Files) : IWithModelRunId;
+public sealed record RefreshAccepted(ModelRunId RunId, int Generation, int Files) : IPipelineMessage;
 
-public sealed record RefreshRejected(ModelRunId RunId, string Reason) : IWithModelRunId;
+public sealed record RefreshRejected(ModelRunId RunId, string Reason) : IPipelineMessage;
 
-public sealed record FinalizationAck(ModelRunId RunId, int Generation, bool Recorded) : IWithModelRunId;
+public sealed record FinalizationAck(ModelRunId RunId, int Generation, bool Recorded) : IPipelineMessage;
 
 /// <summary>One file as the run sees it.</summary>
 public sealed record FileView(string DataId, string Checksum, string Key, FileStatus Status, int Attempts, string? FailureReason);
@@ -47,6 +47,6 @@ public sealed record ModelRunView(
     int Failed,
     DateTimeOffset? LastAdmittedAt,
     DateTimeOffset? CompletedAt,
-    IReadOnlyList<FileView> Files) : IWithModelRunId;
+    IReadOnlyList<FileView> Files) : IPipelineMessage;
 
-public sealed record AnnouncementsReplayed(ModelRunId RunId, IReadOnlyList<Announcement> Announcements) : IWithModelRunId;
+public sealed record AnnouncementsReplayed(ModelRunId RunId, IReadOnlyList<Announcement> Announcements) : IPipelineMessage;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Akka.Configuration;
 using Akka.Hosting;
@@ -37,6 +38,12 @@ public sealed record PipelinePersistenceOptions
     /// <summary>Create the tables on first use.</summary>
     public bool AutoInitialize { get; init; } = true;
 
+    /// <summary>Most events written in one database round trip (the plugin's default is 100).</summary>
+    public int JournalBatchSize { get; init; } = 500;
+
+    /// <summary>Concurrent journal writers; default 1 for SQLite (one writer at a time), 3 for PostgreSQL.</summary>
+    public int? JournalParallelism { get; init; }
+
     /// <summary>Every problem, each naming its key.</summary>
     public IReadOnlyList<string> Errors(string section = Section)
     {
@@ -53,6 +60,8 @@ public sealed record PipelinePersistenceOptions
                 break;
         }
 
+        if (JournalBatchSize is < 1 or > 10_000) errors.Add($"{section}:JournalBatchSize: must be 1..10000, was {JournalBatchSize}");
+        if (JournalParallelism is < 1 or > 64) errors.Add($"{section}:JournalParallelism: must be 1..64, was {JournalParallelism}");
         if (Schema is not null && (Schema.Length == 0 || !Schema.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')))
             errors.Add($"{section}:Schema: '{Schema}' must be letters, digits and '_'");
         return errors;
@@ -85,7 +94,10 @@ public static class PipelinePersistence
             .Replace("{{connection-string}}", Quote(connection), StringComparison.Ordinal)
             .Replace("{{provider-name}}", Quote(provider), StringComparison.Ordinal)
             .Replace("{{auto-initialize}}", options.AutoInitialize ? "on" : "off", StringComparison.Ordinal)
-            .Replace("{{schema}}", Quote(schema), StringComparison.Ordinal);
+            .Replace("{{schema}}", Quote(schema), StringComparison.Ordinal)
+            .Replace("{{batch-size}}", options.JournalBatchSize.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{{parallelism}}", (options.JournalParallelism ?? (options.Provider == PersistenceProvider.Sqlite ? 1 : 3))
+                .ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
         return ConfigurationFactory.ParseString(hocon).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
@@ -102,7 +114,6 @@ public static class PipelinePersistence
         {
             DataSource = Path.Combine(dir, options.SqliteFile),
             Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Shared,
             DefaultTimeout = 60,
         }.ToString();
         using var db = new SqliteConnection(connection);
