@@ -13,8 +13,7 @@ public static class PipelineCommand
             "(broker announcement -> fetch -> GRIB2/NetCDF decode -> Zarr + references -> WIS2 notification).");
         root.Subcommands.Add(ServeCommand.Build());
         root.Subcommands.Add(GribCommands.Build());
-        root.Subcommands.Add(Commands.GribCommands.Build());
-        root.Subcommands.Add(Commands.ZarrCommands.Build());
+        root.Subcommands.Add(ZarrCommands.Build());
         return root;
     }
 }
