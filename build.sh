@@ -18,6 +18,7 @@
 #   PIPELINE_TEST_POSTGRES        Npgsql connection string
 #   PIPELINE_TEST_S3_ENDPOINT     http://127.0.0.1:PORT (s3rver; access key and secret S3RVER)
 #   PIPELINE_TEST_PYTHON          Debian's python3 with ecCodes, xarray, zarr, cfgrib, netCDF4
+#   PIPELINE_TEST_CHROMIUM        Debian's headless Chromium, for the status page test
 #   PIPELINE_TEST_WORK            a scratch directory removed at the end
 set -Eeuo pipefail
 
@@ -25,7 +26,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
 APT_PACKAGES=(rabbitmq-server mosquitto mosquitto-clients amqp-tools postgresql libeccodes-tools python3-eccodes
-  python3-xarray python3-zarr python3-cfgrib python3-netcdf4 python3-fsspec python3-jsonschema libaec0 libopenjp2-7)
+  python3-xarray python3-zarr python3-cfgrib python3-netcdf4 python3-fsspec python3-jsonschema libaec0 libopenjp2-7 chromium)
 PY=/usr/bin/python3
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 # No MSBuild or compiler server may outlive the run.
@@ -212,6 +213,8 @@ check_python() {
   "$PY" -c 'import eccodes, xarray, zarr, cfgrib, netCDF4, fsspec' 2>/dev/null ||
     die "$PY cannot import eccodes, xarray, zarr, cfgrib, netCDF4 and fsspec"
   export PIPELINE_TEST_PYTHON="$PY"
+  [ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing (Debian package chromium)"
+  export PIPELINE_TEST_CHROMIUM=/usr/bin/chromium
 }
 
 start_all() {

@@ -13,6 +13,8 @@ public enum Service
     S3,
     /// <summary>Debian's python3 with ecCodes, xarray, zarr, cfgrib, netCDF4; <c>PIPELINE_TEST_PYTHON</c>.</summary>
     Python,
+    /// <summary>Debian's headless Chromium; <c>PIPELINE_TEST_CHROMIUM</c>.</summary>
+    Chromium,
 }
 
 /// <summary>
@@ -33,6 +35,7 @@ public static class TestServices
         Service.PostgreSql => "PIPELINE_TEST_POSTGRES",
         Service.S3 => "PIPELINE_TEST_S3_ENDPOINT",
         Service.Python => "PIPELINE_TEST_PYTHON",
+        Service.Chromium => "PIPELINE_TEST_CHROMIUM",
         _ => throw new ArgumentOutOfRangeException(nameof(service), service, null),
     };
 
@@ -65,6 +68,9 @@ public static class TestServices
 
     /// <summary>Debian's python3, which has ecCodes, xarray, zarr, cfgrib and netCDF4 (a pyenv python3 may not).</summary>
     public static string Python => Get(Service.Python);
+
+    /// <summary>Debian's Chromium, run headless by the status page test.</summary>
+    public static string Chromium => Get(Service.Chromium);
 
     /// <summary>Null when every service is there (or the harness promises it); otherwise why the test is skipped.</summary>
     public static string? SkipReason(IEnumerable<Service> needs)
