@@ -26,13 +26,13 @@ public sealed class FuzzSpecs(ITestOutputHelper output)
             {
                 var t = m.Fields[0].DataRepresentationTemplateNumber;
                 var points = m.Fields[0].NumberOfDataPoints;
-                if (points > 2_000_000) continue; // keeps the run short; the corpus PNGs (24.5M points) are in DecodeBrokenStreamSpecs
+                if (points > 500_000) continue; // keeps the run short; the corpus PNGs (24.5M points) are in DecodeBrokenStreamSpecs
                 if (!samples.TryGetValue(t, out var have) || have.Points > points) samples[t] = (points, m.Bytes.ToArray());
             }
         }
-        Assert.Superset(new HashSet<int> { 0, 2, 3, 40, 42 }, samples.Keys.ToHashSet());
+        Assert.Superset(new HashSet<int> { 0, 3, 40, 42 }, samples.Keys.ToHashSet());
         output.WriteLine(string.Join(", ", samples.Select(kv => $"5.{kv.Key}: {kv.Value.Points} points")));
-        var result = Run([.. samples.Values.Select(v => v.Bytes)], 3000);
+        var result = Run([.. samples.Values.Select(v => v.Bytes)], 2000);
         output.WriteLine(result);
     }
 
