@@ -166,3 +166,23 @@ public sealed class GridBadInputSpecs
         Assert.Equal(1, p.TypeOfStatisticalProcessing);
     }
 }
+
+public sealed class ProductAerosolSpecs
+{
+    [Fact]
+    public void Should_read_the_two_octet_forecast_time_when_template_4_44_is_45_octets()
+    {
+        var s = new byte[45];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(s, 45);
+        s[4] = 4;
+        s[8] = 44;
+        s[9] = 20; s[10] = 102; // category, number
+        s[11] = 0x9C; s[12] = 0x40; // aerosolType 40000
+        s[30] = 1; // indicatorOfUnitOfTimeRange (octet 31)
+        s[31] = 0; s[32] = 12; // forecastTime 12 (octets 32-33)
+        s[33] = 105; s[34] = 0; s[38] = 1; // hybrid level 1 (octets 34-39)
+        s[39] = 255; // no second surface (octet 40)
+        var p = Pipeline.Grib2.Products.ProductDefinition.Parse(s);
+        Assert.Equal((40000, 12L, "12", 1.0, "hybrid"), (p.AerosolType, p.ForecastTime, p.StepRange, p.Level(98).Level, p.Level(98).TypeOfLevel));
+    }
+}

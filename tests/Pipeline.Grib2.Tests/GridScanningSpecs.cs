@@ -78,3 +78,51 @@ public sealed class GridScanningSpecs
         }
     }
 }
+
+public sealed class GridIteratorOrderSpecs
+{
+    [SharedDataTheory(Service.Python)]
+    [InlineData("pygrib__ds.maxt.bin")] // Lambert, rows alternate direction (scanning mode 80)
+    [InlineData("pygrib__dspr.temp.bin")] // Mercator, scanning mode 80
+    public void Should_pair_values_with_coordinates_as_ecCodes_when_reordering_to_iterator_order(string file)
+    {
+        var path = GridTestSupport.Corpus(file);
+        var field = GribFile.Read(path)[0].Fields[0];
+        var grid = GridDefinition.Parse(field.Section3.Span);
+        var values = field.DecodeValues();
+        grid.Scanning.ToIteratorOrder(values, grid.Nx, grid.Ny);
+        var tmp = Path.Combine(Path.GetTempPath(), $"grid-iter-{Guid.NewGuid():N}.f64");
+        try
+        {
+            GridTestSupport.RunPython("""
+                import eccodes, numpy as np, sys
+                with open(sys.argv[1], 'rb') as f:
+                    h = eccodes.codes_grib_new_from_file(f)
+                    it = eccodes.codes_grib_iterator_new(h, 0)
+                    out = []
+                    while True:
+                        r = eccodes.codes_grib_iterator_next(it)
+                        if not r: break
+                        out.append(r[2])
+                    np.array(out, dtype='<f8').tofile(sys.argv[2])
+                """, path, tmp);
+            var raw = File.ReadAllBytes(tmp);
+            var expected = new double[raw.Length / 8];
+            Buffer.BlockCopy(raw, 0, expected, 0, raw.Length);
+            Assert.Equal(expected.Length, values.Length);
+            var compared = 0;
+            for (var k = 0; k < values.Length; k++)
+            {
+                if (double.IsNaN(values[k]) || expected[k] == 9999) continue;
+                compared++;
+                Assert.True(Math.Abs(values[k] - expected[k]) <= 1e-6 * Math.Max(1, Math.Abs(expected[k])),
+                    $"{file} point {k}: ecCodes iterator {expected[k]}, ours {values[k]}");
+            }
+            Assert.True(compared > values.Length / 10, $"only {compared} points compared");
+        }
+        finally
+        {
+            File.Delete(tmp);
+        }
+    }
+}

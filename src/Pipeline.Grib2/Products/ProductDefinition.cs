@@ -140,9 +140,11 @@ public sealed class ProductDefinition
         };
         if (t is 30 or 31 or 32)
             return Satellite(o, t, nv);
-        var need = common + 23;
+        // 4.44 as WMO first published it has a 2-octet forecast time (ecCodes: when the section is 45 octets + NV*4).
+        var shortForecastTime = t == 44 && s.Length - 4 * nv == 45;
+        var need = common + 23 - (shortForecastTime ? 2 : 0);
         if (s.Length < need - 1) throw o.Error($"section 4 is {s.Length} octets; the template needs at least {need - 1}");
-        return Build(o, t, nv, common);
+        return Build(o, t, nv, common, shortForecastTime);
     }
 
     private static ProductDefinition Satellite(Octets o, int t, int nv) => new()
@@ -154,8 +156,9 @@ public sealed class ProductDefinition
         NV = nv,
     };
 
-    private static ProductDefinition Build(Octets o, int t, int nv, int c)
+    private static ProductDefinition Build(Octets o, int t, int nv, int c, bool shortForecastTime = false)
     {
+        var sh = shortForecastTime ? 2 : 0;
         var p = new ProductDefinition
         {
             TemplateNumber = t,
@@ -168,11 +171,11 @@ public sealed class ProductDefinition
             BackgroundProcess = o.U1(c + 1),
             GeneratingProcessIdentifier = o.U1(c + 2),
             IndicatorOfUnitOfTimeRange = o.U1(c + 6),
-            ForecastTime = o.S4(c + 7),
-            FirstSurface = new FixedSurface(o.U1(c + 11), o.U1(c + 12), o.U4(c + 13)),
-            SecondSurface = new FixedSurface(o.U1(c + 17), o.U1(c + 18), o.U4(c + 19)),
+            ForecastTime = shortForecastTime ? o.U2(c + 7) : o.S4(c + 7),
+            FirstSurface = new FixedSurface(o.U1(c + 11 - sh), o.U1(c + 12 - sh), o.U4(c + 13 - sh)),
+            SecondSurface = new FixedSurface(o.U1(c + 17 - sh), o.U1(c + 18 - sh), o.U4(c + 19 - sh)),
         };
-        var at = c + 23; // first octet after the second fixed surface (35 for 4.0)
+        var at = c + 23 - sh; // first octet after the second fixed surface (35 for 4.0)
         switch (t)
         {
             case 1 or 11 or 41 or 43 or 45 or 47:
