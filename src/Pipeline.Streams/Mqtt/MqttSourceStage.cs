@@ -54,7 +54,8 @@ public sealed class CommittableMqttMessage : ICommittable
     public InboundMessage ToInbound(string source) => new(source, Topic, PayloadText);
 
     /// <summary>Sends PUBACK. True once the broker has handled it (a PINGREQ round trip after the PUBACKs
-    /// confirms it); false if the connection was lost first (the broker redelivers on the next session).</summary>
+    /// confirms it); false if it could not be confirmed because the connection was lost: then either the PUBACK
+    /// reached the broker or the broker redelivers the message on the next session (at-least-once).</summary>
     public Task<bool> Ack()
     {
         var existing = Volatile.Read(ref _outcome);
@@ -183,6 +184,7 @@ internal sealed class MqttSourceStage : GraphStage<SourceShape<CommittableMqttMe
             {
                 try
                 {
+                    if (client.IsConnected) await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build()).ConfigureAwait(false);
                     var result = await client.ConnectAsync(_settings.Connection.ToOptions(_settings.BufferSize, cleanStart: false)).ConfigureAwait(false);
                     if (result.ResultCode != MqttClientConnectResultCode.Success)
                         throw new InvalidOperationException($"CONNACK {result.ResultCode} {result.ReasonString}");
@@ -216,12 +218,15 @@ internal sealed class MqttSourceStage : GraphStage<SourceShape<CommittableMqttMe
             _backoff = _settings.Connection.MinBackoff;
             Log.Info("MQTT source {Client} subscribed to {Filters} (epoch {Epoch})", _settings.Connection.ClientId,
                 string.Join(", ", _settings.TopicFilters), _epoch);
+            Flush();
         }
 
         private void OnLost((int Epoch, string Reason) e)
         {
             if (_stopped || e.Epoch != _epoch) return;
             if (!_connected && _connecting) return; // a failed connect attempt; OnConnected schedules the retry
+            // A late event from an earlier failed attempt while we are connected again is not a loss.
+            if (_connected && _client is { IsConnected: true }) return;
             Log.Warning("MQTT source {Client}: disconnected ({Reason}); {Unacked} unacked messages come again; reconnecting",
                 _settings.Connection.ClientId, e.Reason, _unresolved);
             _connected = false;
@@ -279,10 +284,11 @@ internal sealed class MqttSourceStage : GraphStage<SourceShape<CommittableMqttMe
             if (_flushing) return;
             while (_ackInbox.TryDequeue(out var r))
             {
-                if (r.Epoch != _epoch || !_connected) r.Done.TrySetResult(false);
+                // Messages can arrive on a new connection before OnConnected ran: their acks wait for it.
+                if (r.Epoch != _epoch) r.Done.TrySetResult(false);
                 else _batch.Add(r);
             }
-            if (_batch.Count == 0) return;
+            if (_batch.Count == 0 || !_connected) return;
             _flushing = true;
             var items = _batch.ToArray();
             var client = _client!;
