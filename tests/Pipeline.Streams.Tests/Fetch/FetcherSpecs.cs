@@ -192,13 +192,13 @@ public sealed class FetcherSpecs : IAsyncLifetime
             await ctx.Response.Body.FlushAsync();
             await Task.Delay(Timeout.Infinite, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
         });
-        await using var fetcher = NewFetcher(Options() with { ReadTimeout = TimeSpan.FromMilliseconds(300) });
+        await using var fetcher = NewFetcher(Options() with { ReadTimeout = TimeSpan.FromSeconds(1) });
 
         var result = await fetcher.FetchAsync(Request(_server.Url("drip.grib2"), content));
 
         AssertCached(result, content);
         var seen = _server.Seen("/drip.grib2");
-        Assert.Equal(2, seen.Count);
+        Assert.True(seen.Count >= 2, "the stalled first response must have timed out and been retried");
         Assert.Matches(@"^bytes=[1-9]\d*-$", seen[1].Range);
     }
 
