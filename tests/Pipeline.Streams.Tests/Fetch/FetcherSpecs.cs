@@ -508,7 +508,9 @@ public sealed class FetcherSpecs : IAsyncLifetime
 
         Assert.All(results, r => Assert.True(r.IsSuccess));
         var times = Enumerable.Range(1, 4).Select(i => _server.Seen($"/r{i}.grib2").Single().At).Order().ToList();
-        Assert.True(times[^1] - times[0] >= TimeSpan.FromMilliseconds(250),
+        // Nominally 300 ms; a loaded machine can delay the first arrival more than the last, so the bound only
+        // asks for half of it. Without a limiter four small files over one warm connection take a few ms.
+        Assert.True(times[^1] - times[0] >= TimeSpan.FromMilliseconds(150),
             $"4 requests at 10/s took only {(times[^1] - times[0]).TotalMilliseconds} ms (expected about 300)");
     }
 
