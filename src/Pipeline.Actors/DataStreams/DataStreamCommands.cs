@@ -20,7 +20,7 @@ public sealed record ResumeDataStream(DatasetId DatasetId) : IDataStreamCommand;
 public sealed record GetDataStream(DatasetId DatasetId) : IDataStreamCommand;
 
 /// <summary>Query: the runs this data stream has seen, newest first, at most <paramref name="Limit"/>.</summary>
-public sealed record GetDataStreamRuns(DatasetId DatasetId, int Limit = 100) : IWithDatasetId;
+public sealed record GetDataStreamRuns(DatasetId DatasetId, int Limit = 100) : IDataStreamCommand;
 
 /// <summary>The runs a data stream has seen, newest first.</summary>
 public sealed record DataStreamRuns(DatasetId DatasetId, IReadOnlyList<ModelRunId> Runs) : IWithDatasetId;
