@@ -63,7 +63,15 @@ public sealed class StatusPageBrowserSpecs(ITestOutputHelper output)
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"chromium did not finish {action} within 3 minutes (the page kept loading); stderr: {await stderr}");
+        }
         Assert.True(process.ExitCode == 0, $"chromium exited {process.ExitCode}: {await stderr}");
         return await stdout;
     }
