@@ -68,26 +68,35 @@ public sealed record ZstdCodec(int Level = 3) : IBytesCodec
     };
 }
 
+/// <summary>The one way zlib and gzip codecs run their streams: whole chunks in, whole chunks out.</summary>
+internal static class DeflateStreams
+{
+    public static byte[] Encode(ReadOnlySpan<byte> data, Func<Stream, Stream> compressor)
+    {
+        using var output = new MemoryStream(data.Length / 2 + 64);
+        using (var z = compressor(output)) z.Write(data);
+        return output.ToArray();
+    }
+
+    public static byte[] Decode(ReadOnlySpan<byte> data, Func<Stream, Stream> decompressor)
+    {
+        using var input = new MemoryStream(data.ToArray(), writable: false);
+        using var z = decompressor(input);
+        using var output = new MemoryStream();
+        z.CopyTo(output);
+        return output.ToArray();
+    }
+}
+
 /// <summary>zlib stream (RFC 1950; numcodecs <c>zlib</c>). Zarr v3 core has no zlib codec: use gzip there.</summary>
 public sealed record ZlibCodec(int Level = 5) : IBytesCodec
 {
     public string Id => "zlib";
 
-    public byte[] Encode(ReadOnlySpan<byte> data)
-    {
-        using var output = new MemoryStream(data.Length / 2 + 64);
-        using (var z = new ZLibStream(output, new ZLibCompressionOptions { CompressionLevel = Level }, leaveOpen: true)) z.Write(data);
-        return output.ToArray();
-    }
+    public byte[] Encode(ReadOnlySpan<byte> data) =>
+        DeflateStreams.Encode(data, o => new ZLibStream(o, new ZLibCompressionOptions { CompressionLevel = Level }, leaveOpen: true));
 
-    public byte[] Decode(ReadOnlySpan<byte> data)
-    {
-        using var input = new MemoryStream(data.ToArray(), writable: false);
-        using var z = new ZLibStream(input, CompressionMode.Decompress);
-        using var output = new MemoryStream();
-        z.CopyTo(output);
-        return output.ToArray();
-    }
+    public byte[] Decode(ReadOnlySpan<byte> data) => DeflateStreams.Decode(data, i => new ZLibStream(i, CompressionMode.Decompress));
 
     public JsonObject V2Config() => new() { ["id"] = "zlib", ["level"] = Level };
 
@@ -99,21 +108,10 @@ public sealed record GzipCodec(int Level = 5) : IBytesCodec
 {
     public string Id => "gzip";
 
-    public byte[] Encode(ReadOnlySpan<byte> data)
-    {
-        using var output = new MemoryStream(data.Length / 2 + 64);
-        using (var z = new GZipStream(output, new ZLibCompressionOptions { CompressionLevel = Level }, leaveOpen: true)) z.Write(data);
-        return output.ToArray();
-    }
+    public byte[] Encode(ReadOnlySpan<byte> data) =>
+        DeflateStreams.Encode(data, o => new GZipStream(o, new ZLibCompressionOptions { CompressionLevel = Level }, leaveOpen: true));
 
-    public byte[] Decode(ReadOnlySpan<byte> data)
-    {
-        using var input = new MemoryStream(data.ToArray(), writable: false);
-        using var z = new GZipStream(input, CompressionMode.Decompress);
-        using var output = new MemoryStream();
-        z.CopyTo(output);
-        return output.ToArray();
-    }
+    public byte[] Decode(ReadOnlySpan<byte> data) => DeflateStreams.Decode(data, i => new GZipStream(i, CompressionMode.Decompress));
 
     public JsonObject V2Config() => new() { ["id"] = "gzip", ["level"] = Level };
 
