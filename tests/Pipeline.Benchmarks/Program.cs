@@ -1,5 +1,12 @@
 using BenchmarkDotNet.Running;
 
+// Broker throughput against the harness's servers: dotnet run -c Release --project tests/Pipeline.Benchmarks -- broker [amqp|mqtt|all] [messages]
+if (args.Length > 0 && args[0] == "broker")
+{
+    await Pipeline.Benchmarks.BrokerThroughput.RunAsync(args[1..]);
+    return;
+}
+
 // Run all: dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*'
 // Fetch benchmark halves (see fetch_bench.sh): fetch-serve ... | fetch-client ...
 if (args.Length > 0 && args[0].StartsWith("fetch-", StringComparison.Ordinal))

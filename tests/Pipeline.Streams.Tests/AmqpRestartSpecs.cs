@@ -8,6 +8,7 @@ using Xunit.Abstractions;
 
 namespace Pipeline.Streams.Tests;
 
+[Collection(BrokerCollection.Name)]
 public sealed class AmqpRestartSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private readonly ITestOutputHelper _output;

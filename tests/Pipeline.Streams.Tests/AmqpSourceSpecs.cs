@@ -9,6 +9,7 @@ using Xunit;
 
 namespace Pipeline.Streams.Tests;
 
+[Collection(BrokerCollection.Name)]
 public sealed class AmqpSourceSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(2);

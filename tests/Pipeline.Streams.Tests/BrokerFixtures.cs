@@ -110,3 +110,10 @@ internal static class BrokerFixtures
         }
     }
 }
+
+/// <summary>The specs that use the real brokers run one at a time: two of them restart a broker mid-test.</summary>
+[Xunit.CollectionDefinition(Name)]
+public sealed class BrokerCollection
+{
+    public const string Name = "real brokers (restarted mid-test)";
+}

@@ -10,6 +10,7 @@ using Xunit.Abstractions;
 
 namespace Pipeline.Streams.Tests;
 
+[Collection(BrokerCollection.Name)]
 public sealed class MqttSourceSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(3);

@@ -8,6 +8,7 @@ using Xunit;
 
 namespace Pipeline.Streams.Tests;
 
+[Collection(BrokerCollection.Name)]
 public sealed class Wis2SinkSpecs : Akka.TestKit.Xunit2.TestKit
 {
     [SharedDataFact(Service.Mosquitto, Service.Python)]
