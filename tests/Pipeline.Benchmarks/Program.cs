@@ -4,7 +4,7 @@ using BenchmarkDotNet.Running;
 if (args.Length > 0 && args[0] == "broker")
 {
     await Pipeline.Benchmarks.BrokerThroughput.RunAsync(args[1..]);
-    return;
+    return 0;
 }
 
 // Run all: dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*'

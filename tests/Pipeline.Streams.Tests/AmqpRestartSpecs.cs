@@ -15,6 +15,7 @@ public sealed class AmqpRestartSpecs : Akka.TestKit.Xunit2.TestKit
 
     public AmqpRestartSpecs(ITestOutputHelper output) : base(output: output) => _output = output;
 
+    [Trait(TestCategories.Category, TestCategories.BrokerRestart)]
     [ServiceFact(Service.RabbitMq)]
     public async Task Should_process_every_message_once_acked_and_lose_none_when_the_broker_restarts_mid_stream()
     {

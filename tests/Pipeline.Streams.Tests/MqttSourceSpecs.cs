@@ -99,6 +99,7 @@ public sealed class MqttSourceSpecs : Akka.TestKit.Xunit2.TestKit
         }
     }
 
+    [Trait(TestCategories.Category, TestCategories.BrokerRestart)]
     [ServiceFact(Service.Mosquitto)]
     public async Task Should_process_every_message_and_ack_each_once_when_mosquitto_restarts_mid_stream()
     {
