@@ -1,3 +1,4 @@
+using Pipeline.Actors.Persistence;
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
@@ -85,12 +86,7 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
             }
 
             var sender = Sender;
-            var remaining = events.Count;
-            PersistAll(events, e =>
-            {
-                Applied(e);
-                if (--remaining == 0) sender.Tell(reply);
-            });
+            PersistAll(events, PersistBatch.ThenAfterLast<IDataStreamEvent>(events.Count, Applied, () => sender.Tell(reply)));
         });
         Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(m => _log.Warning(m.Cause, "DataStream {DatasetId}: snapshot failed", _id));
@@ -156,12 +152,7 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        var remaining = newRuns.Count;
-        PersistAll(newRuns, e =>
-        {
-            Applied(e);
-            if (--remaining == 0) Route(batch, outcomes, groups, sender);
-        });
+        PersistAll(newRuns, PersistBatch.ThenAfterLast<IDataStreamEvent>(newRuns.Count, Applied, () => Route(batch, outcomes, groups, sender)));
     }
 
     private void Route(IReadOnlyList<Announcement> batch, AdmissionOutcome[] outcomes,

@@ -1,3 +1,4 @@
+using Pipeline.Actors.Persistence;
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
@@ -101,15 +102,12 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
         }
 
         var sender = Sender;
-        var remaining = events.Count;
-        PersistAll(events, e =>
+        PersistAll(events, PersistBatch.ThenAfterLast<IModelRunEvent>(events.Count, Applied, () =>
         {
-            Applied(e);
-            if (--remaining > 0) return;
             sender.Tell(reply);
             CheckCompletion();
             ArmQuietTimer();
-        });
+        }));
     }
 
     /// <summary>Folds a freshly persisted event in and performs its side effects.</summary>
