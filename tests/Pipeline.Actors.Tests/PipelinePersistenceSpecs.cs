@@ -72,10 +72,11 @@ public sealed class PipelinePersistenceSpecs : Akka.TestKit.Xunit2.TestKit, IDis
             Assert.All(result.Outcomes, o => Assert.Equal(AdmissionVerdict.Admitted, o.Verdict));
             await AwaitAssertAsync(() => Assert.Equal(3, node.Intake.Offered.Count), Deadline);
             await node.Ask<MilestoneAck>(new ReportFileIndexed(Run, node.Intake.Offered.First().File, 1));
+            // Snapshots are saved asynchronously: wait for one while the node is up, not after it has stopped.
+            await AwaitAssertAsync(async () => Assert.True(await database.CountAsync("SELECT COUNT(*) FROM public.snapshot") >= 1), Deadline);
         }
 
         Assert.Equal(4, await database.CountAsync("SELECT COUNT(*) FROM public.journal"));
-        Assert.True(await database.CountAsync("SELECT COUNT(*) FROM public.snapshot") >= 1);
 
         await using var again = await TestNode.StartAsync(database.Options, catalog);
         var view = await again.Ask<ModelRunView>(new GetModelRun(Run));
