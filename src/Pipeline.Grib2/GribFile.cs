@@ -30,4 +30,30 @@ public static class GribFile
     /// </summary>
     public static GribMessage ParseMessage(ReadOnlyMemory<byte> message, long offset = 0) =>
         MessageScanner.ParseOne(message, offset);
+
+    /// <summary>
+    /// Decodes every field of <paramref name="messages"/> (each field of a multi-field message in turn, as ecCodes lists
+    /// them) on up to <paramref name="threads"/> threads (default: one per core): one array per field, in order. Fields
+    /// are independent, so this scales with cores; each decode is the same as <see cref="GribField.DecodeValues()"/>.
+    /// The first field that cannot be decoded throws its <see cref="GribFormatException"/>.
+    /// </summary>
+    public static double[][] DecodeAll(IEnumerable<GribMessage> messages, int threads = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        var fields = messages.SelectMany(m => m.Fields).ToArray();
+        var result = new double[fields.Length][];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = threads == 0 ? Environment.ProcessorCount : threads };
+        try
+        {
+            Parallel.For(0, fields.Length, options, i => result[i] = fields[i].DecodeValues());
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // The failure of the lowest-numbered field that failed, as a sequential decode would have reported it.
+            var first = e.InnerExceptions.OfType<GribFormatException>().OrderBy(x => x.Offset).FirstOrDefault();
+            if (first is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+            throw;
+        }
+        return result;
+    }
 }

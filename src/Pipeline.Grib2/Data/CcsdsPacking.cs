@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace Pipeline.Grib2.Data;
@@ -30,7 +29,13 @@ internal static unsafe class CcsdsPacking
         return NativeLibrary.GetExport(lib, "aec_buffer_decode");
     });
 
-    public static void Decode(GribField field, Span<double> dest)
+    public static void Decode(GribField field, Span<double> dest) => Decode(field, dest, managed: true);
+
+    /// <summary>
+    /// <paramref name="managed"/>: unsigned samples (the common case) go through the C# decoder (AecDecoder), the rest
+    /// through libaec; false sends everything to libaec (the differential tests compare both).
+    /// </summary>
+    internal static void Decode(GribField field, Span<double> dest, bool managed)
     {
         var s5 = field.Section5.Span;
         var at5 = field.Offsets.S5;
@@ -50,63 +55,49 @@ internal static unsafe class CcsdsPacking
         if (blockSize is not (8 or 16 or 32 or 64) || rsi is 0 or > 4096)
             throw new GribFormatException($"CCSDS block size {blockSize} / reference sample interval {rsi} is not valid", at5, 5);
         if (n == 0) return;
+        if (managed && AecDecoder.Supports(bits, flags))
+        {
+            AecDecoder.Decode(field.Section7.Span[5..], bits, blockSize, rsi, flags, dest, h.Scaling, field.Offsets.S7);
+            return;
+        }
+        DecodeWithLibaec(field, dest, h, bits, blockSize, rsi, flags);
+    }
+
+    private static void DecodeWithLibaec(GribField field, Span<double> dest, SimpleHeader h, int bits, int blockSize, int rsi, int flags)
+    {
+        var n = dest.Length;
         // Native-endian (little) samples of 1, 2 or 4 bytes, as ecCodes asks libaec for them.
         flags &= ~(AecData3Byte | AecDataMsb);
         var nbytes = bits <= 8 ? 1 : bits <= 16 ? 2 : 4;
         var outBytes = (long)n * nbytes;
-        var buffer = ArrayPool<byte>.Shared.Rent((int)outBytes);
+        // libaec writes the samples straight into the last bytes of the destination; they are then scaled in place
+        // (VectorScale.FromSamplesInTail), so no buffer is rented or copied.
+        var target = MemoryMarshal.AsBytes(dest);
         var data = field.Section7.Span[5..];
-        try
+        int rc;
+        nuint produced;
+        fixed (byte* input = data)
+        fixed (byte* whole = target)
         {
-            int rc;
-            nuint produced;
-            fixed (byte* input = data)
-            fixed (byte* output = buffer)
+            var strm = new AecStream
             {
-                var strm = new AecStream
-                {
-                    NextIn = input,
-                    AvailIn = (nuint)data.Length,
-                    NextOut = output,
-                    AvailOut = (nuint)outBytes,
-                    BitsPerSample = (uint)bits,
-                    BlockSize = (uint)blockSize,
-                    Rsi = (uint)rsi,
-                    Flags = (uint)flags,
-                };
-                rc = ((delegate* unmanaged<AecStream*, int>)BufferDecode.Value)(&strm);
-                produced = strm.TotalOut;
-            }
-            if (rc != 0)
-                throw new GribFormatException($"libaec could not decode the CCSDS stream (error {rc})", field.Offsets.S7, 7);
-            if (produced < (nuint)outBytes)
-                throw new GribFormatException(
-                    $"the CCSDS stream holds {(long)produced / nbytes} values, section 5 says {n}", field.Offsets.S7, 7);
-            var scaling = h.Scaling;
-            double b = scaling.Binary, r = scaling.Reference, d = scaling.Decimal;
-            var signed = (flags & AecDataSigned) != 0;
-            switch (nbytes)
-            {
-                case 1:
-                    var s8 = buffer.AsSpan(0, n);
-                    if (signed) for (var i = 0; i < n; i++) dest[i] = ((sbyte)s8[i] * b + r) * d;
-                    else for (var i = 0; i < n; i++) dest[i] = (s8[i] * b + r) * d;
-                    break;
-                case 2:
-                    var s16 = MemoryMarshal.Cast<byte, ushort>(buffer.AsSpan(0, n * 2));
-                    if (signed) for (var i = 0; i < n; i++) dest[i] = ((short)s16[i] * b + r) * d;
-                    else for (var i = 0; i < n; i++) dest[i] = (s16[i] * b + r) * d;
-                    break;
-                default:
-                    var s32 = MemoryMarshal.Cast<byte, uint>(buffer.AsSpan(0, n * 4));
-                    if (signed) for (var i = 0; i < n; i++) dest[i] = ((int)s32[i] * b + r) * d;
-                    else for (var i = 0; i < n; i++) dest[i] = (s32[i] * b + r) * d;
-                    break;
-            }
+                NextIn = input,
+                AvailIn = (nuint)data.Length,
+                NextOut = whole + (target.Length - outBytes),
+                AvailOut = (nuint)outBytes,
+                BitsPerSample = (uint)bits,
+                BlockSize = (uint)blockSize,
+                Rsi = (uint)rsi,
+                Flags = (uint)flags,
+            };
+            rc = ((delegate* unmanaged<AecStream*, int>)BufferDecode.Value)(&strm);
+            produced = strm.TotalOut;
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        if (rc != 0)
+            throw new GribFormatException($"libaec could not decode the CCSDS stream (error {rc})", field.Offsets.S7, 7);
+        if (produced < (nuint)outBytes)
+            throw new GribFormatException(
+                $"the CCSDS stream holds {(long)produced / nbytes} values, section 5 says {n}", field.Offsets.S7, 7);
+        VectorScale.FromSamplesInTail(dest, nbytes, (flags & AecDataSigned) != 0, h.Scaling);
     }
 }

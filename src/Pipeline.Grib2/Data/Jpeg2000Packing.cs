@@ -150,10 +150,7 @@ internal static unsafe class Jpeg2000Packing
             var comp = image->Comps;
             if ((long)comp->W * comp->H != n || comp->Data == null)
                 throw new GribFormatException($"the JPEG 2000 component is {comp->W}x{comp->H}, section 5 says {n} values", at7, 7);
-            var scaling = h.Scaling;
-            double b = scaling.Binary, r = scaling.Reference, d = scaling.Decimal;
-            var src = new ReadOnlySpan<int>(comp->Data, n);
-            for (var i = 0; i < n; i++) dest[i] = (src[i] * b + r) * d;
+            VectorScale.FromInt32(new ReadOnlySpan<int>(comp->Data, n), dest, h.Scaling);
         }
         finally
         {

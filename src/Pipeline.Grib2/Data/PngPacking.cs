@@ -28,7 +28,12 @@ internal static class PngPacking
             throw new GribFormatException("section 7 does not hold a PNG image (bad signature)", at7, 7);
         var pos = 8;
         int width = 0, height = 0, depth = 0, colorType = -1;
-        var idat = new ArrayBufferWriter<byte>(Math.Max(16, png.Length));
+        // The zlib stream is the IDAT bodies joined: used in place when there is one IDAT chunk (the usual case),
+        // joined into a pooled buffer otherwise.
+        ReadOnlySpan<byte> firstIdat = default;
+        byte[]? joined = null;
+        var joinedLength = 0;
+        var idatCount = 0;
         while (pos + 12 <= png.Length)
         {
             var len = BinaryPrimitives.ReadUInt32BigEndian(png[pos..]);
@@ -50,7 +55,22 @@ internal static class PngPacking
             }
             else if (type.SequenceEqual("IDAT"u8))
             {
-                idat.Write(body);
+                if (idatCount == 0)
+                {
+                    firstIdat = body;
+                }
+                else
+                {
+                    if (joined is null)
+                    {
+                        joined = ArrayPool<byte>.Shared.Rent(png.Length);
+                        firstIdat.CopyTo(joined);
+                        joinedLength = firstIdat.Length;
+                    }
+                    body.CopyTo(joined.AsSpan(joinedLength));
+                    joinedLength += body.Length;
+                }
+                idatCount++;
             }
             else if (type.SequenceEqual("IEND"u8))
             {
@@ -83,7 +103,7 @@ internal static class PngPacking
         var raw = ArrayPool<byte>.Shared.Rent((int)total);
         try
         {
-            Inflate(idat.WrittenSpan, raw.AsSpan(0, (int)total), at7);
+            Inflate(joined is null ? firstIdat : joined.AsSpan(0, joinedLength), raw.AsSpan(0, (int)total), at7);
             Unfilter(raw.AsSpan(0, (int)total), rows, rowBytes, Math.Max(1, bitsPerPixel / 8), at7);
             var scaling = h.Scaling;
             double b = scaling.Binary, r = scaling.Reference, d = scaling.Decimal;
@@ -118,6 +138,7 @@ internal static class PngPacking
         finally
         {
             ArrayPool<byte>.Shared.Return(raw);
+            if (joined is not null) ArrayPool<byte>.Shared.Return(joined);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Pipeline.Grib2.Data;
 
@@ -33,6 +34,16 @@ internal static class SimplePacking
             throw new GribFormatException(
                 $"section 7 holds {data.Length} bytes of data, {n} values of {bits} bits need {need}", field.Offsets.S7, 7);
         var scaling = h.Scaling;
+        if (bits is 1 or 2 or 4 or 8 && n >= 1024)
+        {
+            ExpandSmall(data, bits, scaling, dest);
+            return;
+        }
+        if (bits == 16)
+        {
+            VectorScale.FromBigEndianUInt16(data[..(2 * n)], dest, scaling);
+            return;
+        }
         var buffer = ArrayPool<uint>.Shared.Rent(Math.Min(Chunk, n));
         try
         {
@@ -41,12 +52,62 @@ internal static class SimplePacking
                 var count = Math.Min(Chunk, n - start);
                 var ints = buffer.AsSpan(0, count);
                 BitUnpack.Unpack(data, (long)start * bits, bits, ints);
-                scaling.Apply(ints, dest.Slice(start, count));
+                VectorScale.FromUInt32(ints, dest.Slice(start, count), bits < 32, scaling);
             }
         }
         finally
         {
             ArrayPool<uint>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// 1, 2, 4 or 8 bits per value: at most 256 distinct values, so each is scaled once into a table (the same
+    /// arithmetic, so the same doubles) and every byte of section 7 expands to 8, 4, 2 or 1 table entries.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ExpandSmall(ReadOnlySpan<byte> data, int bits, Scaling scaling, Span<double> dest)
+    {
+        var n = dest.Length;
+        Span<double> table = stackalloc double[256];
+        var levels = 1 << bits;
+        for (var v = 0; v < levels; v++) table[v] = scaling.Apply(v);
+        var perByte = 8 / bits;
+        var fullBytes = n / perByte;
+        var src = data[..(int)BitUnpack.BytesFor(n, bits)];
+        var i = 0;
+        switch (bits)
+        {
+            case 8:
+                for (var b = 0; b < fullBytes; b++) dest[b] = table[src[b]];
+                i = fullBytes;
+                break;
+            case 4:
+                for (var b = 0; b < fullBytes; b++, i += 2)
+                {
+                    var x = src[b];
+                    dest[i] = table[x >> 4];
+                    dest[i + 1] = table[x & 15];
+                }
+                break;
+            case 2:
+                for (var b = 0; b < fullBytes; b++, i += 4)
+                {
+                    var x = src[b];
+                    dest[i] = table[x >> 6];
+                    dest[i + 1] = table[(x >> 4) & 3];
+                    dest[i + 2] = table[(x >> 2) & 3];
+                    dest[i + 3] = table[x & 3];
+                }
+                break;
+            default:
+                for (var b = 0; b < fullBytes; b++, i += 8)
+                {
+                    var x = src[b];
+                    for (var k = 0; k < 8; k++) dest[i + k] = table[(x >> (7 - k)) & 1];
+                }
+                break;
+        }
+        for (; i < n; i++) dest[i] = table[(int)BitUnpack.Read(src, (long)i * bits, bits)];
     }
 }

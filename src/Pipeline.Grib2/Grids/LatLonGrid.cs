@@ -92,8 +92,7 @@ public sealed class LatLonGrid : GridDefinition
         var nj = (int)Nj;
         Span<double> lats = nj <= 4096 ? stackalloc double[nj] : new double[nj];
         Span<double> lons = ni <= 4096 ? stackalloc double[ni] : new double[ni];
-        RegularLatitudes(lats, LatitudeOfFirstGridPoint, LatitudeOfLastGridPoint, JDirectionIncrement, _scan.JScansPositively);
-        RegularLongitudes(lons, LongitudeOfFirstGridPoint, LongitudeOfLastGridPoint, _scan.IScansNegatively);
+        RowsAndColumns(lats, lons);
         Fill(lat, lon, lats, lons, _scan);
         if (IsRotated)
         {
@@ -127,6 +126,27 @@ public sealed class LatLonGrid : GridDefinition
                 lat[k] = lats[j];
                 lon[k] = lons[i];
             }
+    }
+
+    /// <summary>
+    /// The row latitudes (Nj) and column longitudes (Ni) of a regular, unrotated grid, in scanning order, exactly as
+    /// <see cref="GetLatLons(Span{double},Span{double})"/> combines them point by point (a 0.01-degree grid has 25 M
+    /// points; a caller that needs only the axes should not make them).
+    /// </summary>
+    public void GetRowsAndColumns(Span<double> lats, Span<double> lons)
+    {
+        if (IsReduced || IsRotated)
+            throw new NotSupportedException("a reduced or rotated grid has no separate rows and columns");
+        if (lats.Length != (int)Nj || lons.Length != (int)Ni)
+            throw new ArgumentException($"grid has {Nj} rows and {Ni} columns; the spans hold {lats.Length} and {lons.Length}");
+        RowsAndColumns(lats, lons);
+    }
+
+    /// <summary>The unrotated rows and columns (before any rotation is applied point by point).</summary>
+    private void RowsAndColumns(Span<double> lats, Span<double> lons)
+    {
+        RegularLatitudes(lats, LatitudeOfFirstGridPoint, LatitudeOfLastGridPoint, JDirectionIncrement, _scan.JScansPositively);
+        RegularLongitudes(lons, LongitudeOfFirstGridPoint, LongitudeOfLastGridPoint, _scan.IScansNegatively);
     }
 
     /// <summary>Row latitudes from the first one stepping by Dj (or by the span when Dj is missing); the last is exact.</summary>
