@@ -97,17 +97,33 @@ public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrForma
         if (block.Length != ny * nx)
             throw new ArgumentException($"array '{array.Path}': block has {block.Length} values, expected {ny * nx}");
         int cy = trailing == 2 ? array.Chunks[lead] : 1, cx = trailing >= 1 ? array.Chunks[^1] : 1;
-        var fill = FillOf<T>(array);
         var result = new List<(string, byte[])>();
         var index = new long[array.Rank];
         leadingIndex.CopyTo(index, 0);
-        var tile = cy * (long)cx == block.Length ? null : new T[cy * cx];
+        // Tiles are copied into one pooled buffer (big fields: no fresh pages per call).
+        var tileBuffer = cy * (long)cx == block.Length ? null : System.Buffers.ArrayPool<T>.Shared.Rent(cy * cx);
+        try
+        {
+            EncodeTiles(array, block, tileBuffer is null ? null : tileBuffer.AsSpan(0, cy * cx), index, lead, trailing, ny, nx, cy, cx, result);
+        }
+        finally
+        {
+            if (tileBuffer is not null) System.Buffers.ArrayPool<T>.Shared.Return(tileBuffer);
+        }
+        return result;
+    }
+
+    private void EncodeTiles<T>(ZarrArray array, ReadOnlySpan<T> block, Span<T> tile, long[] index, int lead, int trailing, long ny, long nx, int cy, int cx,
+        List<(string, byte[])> result) where T : unmanaged
+    {
+        var fill = FillOf<T>(array);
+        var tiled = !tile.IsEmpty;
         for (long ty = 0; ty * cy < ny; ty++)
         {
             for (long tx = 0; tx * cx < nx; tx++)
             {
                 ReadOnlySpan<T> raw;
-                if (tile is null)
+                if (!tiled)
                 {
                     raw = block;
                 }
@@ -115,7 +131,7 @@ public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrForma
                 {
                     for (var r = 0; r < cy; r++)
                     {
-                        var dst = tile.AsSpan(r * cx, cx);
+                        var dst = tile.Slice(r * cx, cx);
                         var y = ty * cy + r;
                         if (y >= ny) { dst.Fill(fill); continue; }
                         var x0 = tx * cx;
@@ -130,7 +146,6 @@ public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrForma
                 result.Add((array.ChunkKey(Format, index), array.Codecs.Encode(MemoryMarshal.AsBytes(raw))));
             }
         }
-        return result;
     }
 
     /// <summary>

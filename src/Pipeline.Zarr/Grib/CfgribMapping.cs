@@ -32,9 +32,30 @@ public static class CfgribMapping
         _ => f.Level,
     };
 
-    public static IReadOnlyList<Hypercube> Plan(IEnumerable<GribFieldRecord> fields, CodecPipeline codecs, int maxChunkBytes = ChunkPlanner.DefaultMaxChunkBytes)
+    /// <summary>
+    /// Groups <paramref name="fields"/> into hypercubes. The coordinates of each distinct grid are computed once
+    /// (<paramref name="parallelism"/> grids at a time) and shared by every group on that grid.
+    /// </summary>
+    public static IReadOnlyList<Hypercube> Plan(IEnumerable<GribFieldRecord> fields, CodecPipeline codecs, int maxChunkBytes = ChunkPlanner.DefaultMaxChunkBytes,
+        int parallelism = 1)
     {
-        var groups = fields
+        var (cubes, grids) = PlanDeferred(fields, codecs, maxChunkBytes);
+        Parallel.ForEach(grids, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism) }, g => g.Fill());
+        return cubes;
+    }
+
+    /// <summary>
+    /// <see cref="Plan"/> without computing the coordinates: the groups' latitude/longitude arrays are allocated but
+    /// hold values only after every returned grid's <see cref="GridCoordinates.Fill"/> ran (so that the caller can
+    /// run that work beside the decoding of fields).
+    /// </summary>
+    internal static (IReadOnlyList<Hypercube> Cubes, IReadOnlyList<GridCoordinates> Grids) PlanDeferred(IEnumerable<GribFieldRecord> fields,
+        CodecPipeline codecs, int maxChunkBytes)
+    {
+        var list = fields as IReadOnlyCollection<GribFieldRecord> ?? [.. fields];
+        var coordinates = list.GroupBy(f => f.GridKey, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => GridCoordinates.Allocate(g.First()), StringComparer.Ordinal);
+        var groups = list
             .GroupBy(f => (f.TypeOfLevel, f.StepType, f.GridKey))
             .OrderBy(g => g.Key.TypeOfLevel, StringComparer.Ordinal).ThenBy(g => g.Key.StepType, StringComparer.Ordinal).ThenBy(g => g.Key.GridKey, StringComparer.Ordinal)
             .ToList();
@@ -55,10 +76,10 @@ public static class CfgribMapping
                 var unique = name;
                 for (var i = 2; !used.Add(unique); i++) unique = name + "_" + i.ToString(CultureInfo.InvariantCulture);
                 result.Add(Build(unique, [.. part.SelectMany(v => v).OrderBy(f => f.File, StringComparer.Ordinal).ThenBy(f => f.MessageNumber).ThenBy(f => f.Field.IndexInMessage)],
-                    codecs, maxChunkBytes));
+                    codecs, maxChunkBytes, coordinates[g.Key.GridKey]));
             }
         }
-        return result;
+        return (result, [.. coordinates.Values]);
     }
 
     private static string Signature(IEnumerable<GribFieldRecord> fields)
@@ -72,7 +93,7 @@ public static class CfgribMapping
     /// <summary>cfgrib stores pressure levels top-down (decreasing); other coordinates increase.</summary>
     public static bool Decreasing(string typeOfLevel) => typeOfLevel is "isobaricInhPa" or "isobaricInPa";
 
-    private static Hypercube Build(string group, List<GribFieldRecord> fields, CodecPipeline codecs, int maxChunkBytes)
+    private static Hypercube Build(string group, List<GribFieldRecord> fields, CodecPipeline codecs, int maxChunkBytes, GridCoordinates coords)
     {
         var first = fields[0];
         var levelName = Sanitize(first.TypeOfLevel);
@@ -126,7 +147,6 @@ public static class CfgribMapping
         string[] gridDims;
         long[] gridShape;
         var nonDimCoords = new List<string>(scalarCoords) { "valid_time" };
-        var (lat, lon) = grid.HasCoordinates ? grid.GetLatLons() : ([], []);
         var latAttrs = new JsonObject { ["long_name"] = "latitude", ["standard_name"] = "latitude", ["units"] = "degrees_north" };
         var lonAttrs = new JsonObject { ["long_name"] = "longitude", ["standard_name"] = "longitude", ["units"] = "degrees_east" };
         switch (first.Layout)
@@ -134,23 +154,23 @@ public static class CfgribMapping
             case GridLayout.Regular:
                 gridDims = ["latitude", "longitude"];
                 gridShape = [grid.Ny, grid.Nx];
-                statics.Add(new RunStaticArray("latitude", ["latitude"], ZarrDataType.Float64, latAttrs, [.. Enumerable.Range(0, (int)grid.Ny).Select(j => lat[j * (int)grid.Nx])]));
-                statics.Add(new RunStaticArray("longitude", ["longitude"], ZarrDataType.Float64, lonAttrs, lon[..(int)grid.Nx]));
+                statics.Add(new RunStaticArray("latitude", ["latitude"], ZarrDataType.Float64, latAttrs, coords.Lat));
+                statics.Add(new RunStaticArray("longitude", ["longitude"], ZarrDataType.Float64, lonAttrs, coords.Lon));
                 break;
             case GridLayout.Projected:
                 gridDims = ["y", "x"];
                 gridShape = [grid.Ny, grid.Nx];
-                statics.Add(new RunStaticArray("latitude", ["y", "x"], ZarrDataType.Float64, latAttrs, lat, [grid.Ny, grid.Nx]));
-                statics.Add(new RunStaticArray("longitude", ["y", "x"], ZarrDataType.Float64, lonAttrs, lon, [grid.Ny, grid.Nx]));
+                statics.Add(new RunStaticArray("latitude", ["y", "x"], ZarrDataType.Float64, latAttrs, coords.Lat, [grid.Ny, grid.Nx]));
+                statics.Add(new RunStaticArray("longitude", ["y", "x"], ZarrDataType.Float64, lonAttrs, coords.Lon, [grid.Ny, grid.Nx]));
                 nonDimCoords.AddRange(["latitude", "longitude"]);
                 break;
             default:
                 gridDims = ["values"];
                 gridShape = [first.Field.NumberOfDataPoints];
-                if (grid.HasCoordinates && lat.Length == first.Field.NumberOfDataPoints)
+                if (coords.Lat.Length == first.Field.NumberOfDataPoints && coords.Lat.Length > 0)
                 {
-                    statics.Add(new RunStaticArray("latitude", ["values"], ZarrDataType.Float64, latAttrs, lat));
-                    statics.Add(new RunStaticArray("longitude", ["values"], ZarrDataType.Float64, lonAttrs, lon));
+                    statics.Add(new RunStaticArray("latitude", ["values"], ZarrDataType.Float64, latAttrs, coords.Lat));
+                    statics.Add(new RunStaticArray("longitude", ["values"], ZarrDataType.Float64, lonAttrs, coords.Lon));
                     nonDimCoords.AddRange(["latitude", "longitude"]);
                 }
                 break;
@@ -241,5 +261,59 @@ public static class CfgribMapping
         var chars = name.Select(c => char.IsLetterOrDigit(c) || c is '_' or '-' ? c : '_').ToArray();
         var s = new string(chars);
         return s.Length == 0 || s.StartsWith('.') ? "unknown" : s;
+    }
+}
+
+/// <summary>
+/// The coordinates a group writes for its grid, computed once per distinct grid: 1-D latitude and longitude for
+/// regular grids (rows and columns), one value per point otherwise; empty when the grid defines none.
+/// </summary>
+internal sealed class GridCoordinates
+{
+    private readonly GribFieldRecord _field;
+
+    private GridCoordinates(GribFieldRecord field, double[] lat, double[] lon)
+    {
+        _field = field;
+        Lat = lat;
+        Lon = lon;
+    }
+
+    public double[] Lat { get; }
+
+    public double[] Lon { get; }
+
+    /// <summary>Number of points whose coordinates <see cref="Fill"/> computes (a cost estimate for scheduling).</summary>
+    public long Points => _field.Grid.HasCoordinates ? _field.Grid.PointCount : 0;
+
+    /// <summary>The arrays, sized for the grid, not yet filled.</summary>
+    public static GridCoordinates Allocate(GribFieldRecord f)
+    {
+        var grid = f.Grid;
+        if (!grid.HasCoordinates) return new(f, [], []);
+        if (f.Layout == GridLayout.Regular) return new(f, new double[grid.Ny], new double[grid.Nx]);
+        return new(f, new double[grid.PointCount], new double[grid.PointCount]);
+    }
+
+    /// <summary>Computes the coordinates into the arrays (once; safe to call from any one thread).</summary>
+    public void Fill()
+    {
+        var grid = _field.Grid;
+        if (!grid.HasCoordinates) return;
+        if (_field.Layout != GridLayout.Regular)
+        {
+            grid.GetLatLons(Lat, Lon);
+            return;
+        }
+        if (grid is Pipeline.Grib2.Grids.LatLonGrid { IsRotated: false, IsReduced: false } ll && !ll.Scanning.JPointsAreConsecutive)
+        {
+            // Rows and columns directly: a 0.01-degree grid has 25 M points whose coordinates we would only drop.
+            ll.GetRowsAndColumns(Lat, Lon);
+            return;
+        }
+        var (lat, lon) = grid.GetLatLons();
+        var nx = Lon.Length;
+        for (var j = 0; j < Lat.Length; j++) Lat[j] = lat[j * nx];
+        lon.AsSpan(0, nx).CopyTo(Lon);
     }
 }

@@ -36,10 +36,21 @@ public sealed record GribFieldRecord(
 {
     public GridLayout Layout => LayoutOf(Grid);
 
+    /// <summary>
+    /// cfgrib's choice (0.9.10, <c>cfgrib.dataset</c>): <c>GRID_TYPES_DIMENSION_COORDS</c> (regular_ll, regular_gg)
+    /// get latitude/longitude dims; <c>GRID_TYPES_2D_NON_DIMENSION_COORDS</c> (rotated_ll, rotated_gg, lambert,
+    /// lambert_azimuthal_equal_area, albers, polar_stereographic) get y/x; every other grid type (mercator,
+    /// space_view, reduced and unstructured grids...) one <c>values</c> dim.
+    /// </summary>
     public static GridLayout LayoutOf(GridDefinition grid)
     {
         if (grid.PointsPerRow.Count > 0 || grid.Nx <= 0 || grid.Ny <= 0 || !grid.HasCoordinates) return GridLayout.Values;
-        return grid.GridType is "regular_ll" or "regular_gg" ? GridLayout.Regular : GridLayout.Projected;
+        return grid.GridType switch
+        {
+            "regular_ll" or "regular_gg" => GridLayout.Regular,
+            "rotated_ll" or "rotated_gg" or "lambert" or "lambert_azimuthal_equal_area" or "albers" or "polar_stereographic" => GridLayout.Projected,
+            _ => GridLayout.Values,
+        };
     }
 
     /// <summary>Reads every field of a file (the bytes stay in memory for decoding).</summary>
@@ -78,16 +89,49 @@ public sealed record GribFieldRecord(
             entry.Level ?? 0, time, step, stepType, product.PerturbationNumber, gridKey);
     }
 
-    /// <summary>The field's values as float32 in ecCodes order, with missing points (bitmap, or ecCodes' 9999) as NaN, as cfgrib gives them.</summary>
+    /// <summary>
+    /// The field's values as float32 as cfgrib gives them: ecCodes order, missing points (bitmap, or ecCodes' 9999) as
+    /// NaN, odd rows reversed on grids that scan alternate rows in opposite directions.
+    /// </summary>
     public float[] DecodeFloat32()
     {
-        var values = Field.DecodeValues();
-        var result = GC.AllocateUninitializedArray<float>(values.Length);
+        var result = GC.AllocateUninitializedArray<float>(Field.NumberOfDataPoints);
+        DecodeFloat32(result);
+        return result;
+    }
+
+    /// <summary>As <see cref="DecodeFloat32()"/> into <paramref name="destination"/> (exactly the field's points), with pooled scratch.</summary>
+    public void DecodeFloat32(Span<float> destination)
+    {
+        if (destination.Length != Field.NumberOfDataPoints)
+            throw new ArgumentException($"destination holds {destination.Length} values, the field has {Field.NumberOfDataPoints} points", nameof(destination));
+        var scratch = System.Buffers.ArrayPool<double>.Shared.Rent(destination.Length);
+        try
+        {
+            var values = scratch.AsSpan(0, destination.Length);
+            Field.DecodeValues(values);
+            ToFloat32(values, destination);
+            // Boustrophedonic grids (scanning flag bit 4): ecCodes gives the values in stored order but the coordinates
+            // in plain row order; cfgrib reverses every odd row so that values line up with latitude/longitude.
+            if (Layout is GridLayout.Regular or GridLayout.Projected && Grid.Scanning.AlternativeRowScanning)
+            {
+                var nx = (int)Grid.Nx;
+                for (var row = 1; (row + 1) * (long)nx <= destination.Length; row += 2) destination.Slice(row * nx, nx).Reverse();
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(scratch);
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void ToFloat32(ReadOnlySpan<double> values, Span<float> result)
+    {
         for (var i = 0; i < values.Length; i++)
         {
             var v = values[i];
             result[i] = v == 9999 ? float.NaN : (float)v;
         }
-        return result;
     }
 }

@@ -17,6 +17,9 @@ public sealed record ConversionOptions
     public bool References { get; init; }
     public int MaxChunkBytes { get; init; } = ChunkPlanner.DefaultMaxChunkBytes;
     public int Parallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>When set, each phase's time is recorded here (see <see cref="ConversionTimings"/>).</summary>
+    public ConversionTimings? Timings { get; init; }
 }
 
 public sealed record ConversionSummary(int Files, int Fields, int Groups, long Values, long RawBytes, long StoredBytes, int Duplicates,
@@ -41,65 +44,130 @@ public static class GribToZarr
         IProgress<ConversionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
+        var timings = options.Timings ?? new ConversionTimings();
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken };
         var warnings = new ConcurrentQueue<string>();
-        var records = new List<GribFieldRecord>();
         foreach (var file in files)
-        {
             if (!File.Exists(file)) throw new FileNotFoundException($"GRIB file '{file}' does not exist", file);
-            try
+
+        // Files are read and scanned in parallel; records keep the order of the files.
+        var perFile = new IReadOnlyList<GribFieldRecord>[files.Count];
+        using (timings.Measure("read+scan"))
+        {
+            await Parallel.ForAsync(0, files.Count, parallel, (i, _) =>
             {
-                records.AddRange(GribFieldRecord.ReadFile(file, w => warnings.Enqueue($"{file}: {w}")));
-            }
-            catch (Pipeline.Grib2.GribFormatException e)
-            {
-                throw new InvalidDataException($"'{file}' is not readable GRIB2: {e.Message}", e);
-            }
+                var file = files[i];
+                try
+                {
+                    perFile[i] = GribFieldRecord.ReadFile(file, w => warnings.Enqueue($"{file}: {w}"));
+                }
+                catch (Pipeline.Grib2.GribFormatException e)
+                {
+                    throw new InvalidDataException($"'{file}' is not readable GRIB2: {e.Message}", e);
+                }
+                return ValueTask.CompletedTask;
+            }).ConfigureAwait(false);
         }
+        var records = perFile.SelectMany(r => r).ToList();
         if (records.Count == 0) throw new InvalidDataException($"no GRIB2 fields in {string.Join(", ", files)}");
-        var cubes = CfgribMapping.Plan(records, options.Codecs, options.MaxChunkBytes);
-        var writer = new ZarrWriter(store, options.Format);
+        IReadOnlyList<Hypercube> cubes;
+        IReadOnlyList<GridCoordinates> grids;
+        using (timings.Measure("plan")) (cubes, grids) = CfgribMapping.PlanDeferred(records, options.Codecs, options.MaxChunkBytes);
+
+        var counting = new CountingStore(store);
+        var writer = new ZarrWriter(counting, options.Format);
         await writer.WriteGroupAsync("", new System.Text.Json.Nodes.JsonObject { ["Conventions"] = "CF-1.7", ["groups"] = string.Join(' ', cubes.Select(c => c.Group)) }, cancellationToken).ConfigureAwait(false);
-        long values = 0, raw = 0, stored = 0;
+        long values = 0, raw = 0;
         var done = 0;
         var total = cubes.Sum(c => c.Fields.Count);
-        foreach (var cube in cubes)
+        var runs = cubes.Select(c => new RunDataset(writer, c.Layout)).ToArray();
+        var events = cubes.Select(_ => new ConcurrentQueue<FieldWritten>()).ToArray();
+
+        // One parallel loop over all the CPU work, largest first (big items start early, small ones fill the gaps at
+        // the end): the coordinates of each grid (computed, then encoded for the first group on it; the other groups
+        // reuse the encoded chunks), and every field of every group (decoded, encoded, put).
+        var gridOwner = new Dictionary<GridCoordinates, int>();
+        for (var i = 0; i < cubes.Count; i++)
         {
-            var run = new RunDataset(writer, cube.Layout);
-            var events = new ConcurrentQueue<FieldWritten>();
-            await Parallel.ForEachAsync(cube.Fields, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken },
-                async (f, ct) =>
+            var grid = grids.FirstOrDefault(g => cubes[i].Layout.StaticArrays.Any(a => ReferenceEquals(a.Values, g.Lat) && g.Lat.Length > 0));
+            if (grid is not null) gridOwner.TryAdd(grid, i);
+        }
+        var work = grids.Select(g => (Cube: gridOwner.GetValueOrDefault(g, -1), Field: (GribFieldRecord?)null, Grid: (GridCoordinates?)g, Cost: g.Points * 4))
+            .Concat(cubes.SelectMany((c, i) => c.Fields.Select(f => (Cube: i, Field: (GribFieldRecord?)f, Grid: (GridCoordinates?)null, Cost: (long)f.Field.NumberOfDataPoints))))
+            .OrderByDescending(w => w.Cost).ToList();
+        using (timings.Measure("fields+coordinates"))
+        {
+            await Parallel.ForEachAsync(work, parallel, async (w, ct) =>
+            {
+                if (w.Grid is { } g)
                 {
-                    float[] data;
+                    using (timings.Step("coordinates")) g.Fill();
+                    if (w.Cube >= 0)
+                        using (timings.Step("encode coordinates")) runs[w.Cube].EncodeStaticArrays();
+                    return;
+                }
+                var cube = cubes[w.Cube];
+                var f = w.Field!;
+                var points = f.Field.NumberOfDataPoints;
+                var data = System.Buffers.ArrayPool<float>.Shared.Rent(points);
+                try
+                {
                     try
                     {
-                        data = f.DecodeFloat32();
+                        using var _ = timings.Step("decode");
+                        f.DecodeFloat32(data.AsSpan(0, points));
                     }
-                    catch (Exception e) when (e is Pipeline.Grib2.GribFormatException or NotSupportedException or InvalidDataException)
+                    catch (Exception e) when (e is Pipeline.Grib2.GribFormatException or NotSupportedException or InvalidDataException or ArgumentException)
                     {
                         throw new InvalidDataException($"{f.File} message {f.MessageNumber} ({f.Variable}): cannot decode: {e.Message}", e);
                     }
-                    var written = await run.WriteFieldAsync(f.Variable, cube.AxisValues(f), data, ct).ConfigureAwait(false);
-                    events.Enqueue(written);
-                    Interlocked.Add(ref values, data.Length);
-                    Interlocked.Add(ref raw, data.Length * 4L);
-                    progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
-                }).ConfigureAwait(false);
-            // The single owner: fold and commit the group's metadata once.
-            var state = RunState.Empty;
-            foreach (var e in events) state = state.Apply(cube.Layout, e);
-            await run.CommitMetadataAsync(state, cancellationToken).ConfigureAwait(false);
+                    var run = runs[w.Cube];
+                    var indices = run.IndicesOf(f.Variable, cube.AxisValues(f));
+                    var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. indices.Select(i => i + 1), .. run.Layout.GridShape]);
+                    IReadOnlyList<(string Key, byte[] Bytes)> chunks;
+                    using (timings.Step("encode")) chunks = writer.EncodeBlock<float>(array, indices, data.AsSpan(0, points));
+                    using (timings.AsyncStep("put"))
+                        foreach (var (key, bytes) in chunks) await counting.PutAsync(key, bytes, ct).ConfigureAwait(false);
+                    events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. indices], [.. chunks.Select(c => c.Key)]));
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<float>.Shared.Return(data);
+                }
+                Interlocked.Add(ref values, points);
+                Interlocked.Add(ref raw, points * 4L);
+                progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
+            }).ConfigureAwait(false);
         }
-        if (options.Format == ZarrFormat.V2) await writer.ConsolidateAsync("", cancellationToken).ConfigureAwait(false);
-        else await writer.ConsolidateAsync("", cancellationToken).ConfigureAwait(false);
-        if (options.References) await WriteReferencesAsync(files, cubes, store, cancellationToken).ConfigureAwait(false);
-        await foreach (var o in store.ListAsync("", cancellationToken).ConfigureAwait(false)) stored += o.Length;
-        return new ConversionSummary(files.Count, records.Count, cubes.Count, values, raw, stored, cubes.Sum(c => c.Duplicates),
+
+        // The single owner of each group folds its events and commits the group's metadata once; groups are
+        // disjoint, so their commits run in parallel.
+        using (timings.Measure("commit metadata"))
+        {
+            await Parallel.ForAsync(0, cubes.Count, parallel, async (i, ct) =>
+            {
+                var state = RunState.Empty;
+                foreach (var e in events[i]) state = state.Apply(cubes[i].Layout, e);
+                await runs[i].CommitMetadataAsync(state, ct).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        }
+        using (timings.Measure("consolidate root")) await writer.ConsolidateAsync("", cancellationToken).ConfigureAwait(false);
+        if (options.References)
+            using (timings.Measure("references")) await WriteReferencesAsync(files, cubes, counting,
+                files.Select((f, i) => (f, perFile[i])).DistinctBy(p => p.f).ToDictionary(p => p.f, p => p.Item2), cancellationToken).ConfigureAwait(false);
+        return new ConversionSummary(files.Count, records.Count, cubes.Count, values, raw, counting.BytesWritten, cubes.Sum(c => c.Duplicates),
             clock.Elapsed, [.. cubes.Select(c => c.Group)], [.. warnings]);
     }
 
     /// <summary>Per-message reference sets (scan_grib-style), combined sets per group, and .idx sidecars.</summary>
-    public static async Task WriteReferencesAsync(IReadOnlyList<string> files, IReadOnlyList<Hypercube> cubes, IObjectStore store, CancellationToken cancellationToken)
+    public static Task WriteReferencesAsync(IReadOnlyList<string> files, IReadOnlyList<Hypercube> cubes, IObjectStore store, CancellationToken cancellationToken) =>
+        WriteReferencesAsync(files, cubes, store, null, cancellationToken);
+
+    /// <summary>As above; <paramref name="allRecords"/> (every field of each file, by path) saves re-reading the files for the .idx.</summary>
+    public static async Task WriteReferencesAsync(IReadOnlyList<string> files, IReadOnlyList<Hypercube> cubes, IObjectStore store,
+        IReadOnlyDictionary<string, IReadOnlyList<GribFieldRecord>>? allRecords, CancellationToken cancellationToken)
     {
+        allRecords ??= new Dictionary<string, IReadOnlyList<GribFieldRecord>>();
         var perMessage = cubes.SelectMany(c => c.Fields.Select(f => (Cube: c, Field: f, Refs: GribReferences.ForMessage(c, f)))).ToList();
         foreach (var file in files)
         {
@@ -113,8 +181,9 @@ public static class GribToZarr
             }
             json.Append(']');
             await store.PutAsync(StoreKey.Join("refs", name + ".scan.json"), Encoding.UTF8.GetBytes(json.ToString()), cancellationToken).ConfigureAwait(false);
-            var messages = Pipeline.Grib2.GribFile.Read(file);
-            await store.PutAsync(StoreKey.Join("refs", name + ".idx"), Encoding.UTF8.GetBytes(Idx.Write(Inventory.Build(messages))), cancellationToken).ConfigureAwait(false);
+            // The .idx lists every field of the file (also those a group skipped as repeated), in file order.
+            var entries = allRecords.TryGetValue(file, out var recs) ? recs.Select(r => r.Entry) : Inventory.Build(Pipeline.Grib2.GribFile.Read(file));
+            await store.PutAsync(StoreKey.Join("refs", name + ".idx"), Encoding.UTF8.GetBytes(Idx.Write(entries)), cancellationToken).ConfigureAwait(false);
         }
         foreach (var cube in cubes)
         {
@@ -128,4 +197,38 @@ public static class GribToZarr
             await store.PutAsync(StoreKey.Join("refs", cube.Group + ".json"), combined.ToJson(), cancellationToken).ConfigureAwait(false);
         }
     }
+}
+
+/// <summary>Passes every call to the inner store and counts the bytes put (the size of what a conversion wrote).</summary>
+internal sealed class CountingStore(IObjectStore inner) : IObjectStore
+{
+    private long _bytes;
+
+    public long BytesWritten => Interlocked.Read(ref _bytes);
+
+    public string Location => inner.Location;
+
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        await inner.PutAsync(key, data, cancellationToken).ConfigureAwait(false);
+        Interlocked.Add(ref _bytes, data.Length);
+    }
+
+    public async Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    {
+        var start = content.CanSeek ? content.Position : -1;
+        await inner.PutAsync(key, content, cancellationToken).ConfigureAwait(false);
+        if (start >= 0) Interlocked.Add(ref _bytes, content.Position - start);
+    }
+
+    public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default) => inner.TryGetAsync(key, cancellationToken);
+
+    public Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellationToken = default) =>
+        inner.GetRangeAsync(key, offset, length, cancellationToken);
+
+    public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default) => inner.HeadAsync(key, cancellationToken);
+
+    public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+
+    public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
 }

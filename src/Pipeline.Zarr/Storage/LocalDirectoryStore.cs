@@ -27,8 +27,49 @@ public sealed class LocalDirectoryStore : IObjectStore
 
     public string Location => "file://" + _root;
 
-    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
-        WriteAtomicallyAsync(key, (stream, ct) => stream.WriteAsync(data, ct).AsTask(), cancellationToken);
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        if (_durable || data.Length > SynchronousWriteLimit)
+            return WriteAtomicallyAsync(key, (stream, ct) => stream.WriteAsync(data, ct).AsTask(), cancellationToken);
+        // A small object (a chunk, a metadata document) is written on the calling thread: one pwrite, no hop to the
+        // thread pool and back, which for thousands of chunks costs more than the write itself.
+        cancellationToken.ThrowIfCancellationRequested();
+        var path = PathOf(key);
+        var temp = TempPathOf(path);
+        try
+        {
+            using (var handle = OpenTemp(temp, FileOptions.None)) RandomAccess.Write(handle, data.Span, 0);
+            File.Move(temp, path, overwrite: true);
+            return Task.CompletedTask;
+        }
+        catch (Exception e)
+        {
+            TryDelete(temp);
+            if (e is IOException or UnauthorizedAccessException) return Task.FromException(new ObjectStoreException(Location, key, "put", e));
+            throw;
+        }
+    }
+
+    /// <summary>Puts up to this size are written synchronously (see <see cref="PutAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/>).</summary>
+    private const int SynchronousWriteLimit = 1 << 20;
+
+    private static string TempPathOf(string path) =>
+        Path.Combine(Path.GetDirectoryName(path)!, $"{TempPrefix}{Path.GetFileName(path)}.{Guid.NewGuid():N}{TempSuffix}");
+
+    // Creates the temporary file; its directory is created only when missing (the first put into it), not probed
+    // on every put.
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenTemp(string temp, FileOptions options)
+    {
+        try
+        {
+            return File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, options);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(temp)!);
+            return File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, options);
+        }
+    }
 
     public Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default)
     {
@@ -136,16 +177,10 @@ public sealed class LocalDirectoryStore : IObjectStore
     private async Task WriteAtomicallyAsync(string key, Func<FileStream, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         var path = PathOf(key);
-        var dir = Path.GetDirectoryName(path)!;
-        var temp = Path.Combine(dir, $"{TempPrefix}{Path.GetFileName(path)}.{Guid.NewGuid():N}{TempSuffix}");
+        var temp = TempPathOf(path);
         try
         {
-            Directory.CreateDirectory(dir);
-            await using (var stream = new FileStream(temp, new FileStreamOptions
-                         {
-                             Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None,
-                             Options = FileOptions.Asynchronous, BufferSize = 0,
-                         }))
+            await using (var stream = new FileStream(OpenTemp(temp, FileOptions.Asynchronous), FileAccess.Write, bufferSize: 0, isAsync: true))
             {
                 await write(stream, cancellationToken).ConfigureAwait(false);
                 if (_durable) stream.Flush(flushToDisk: true);

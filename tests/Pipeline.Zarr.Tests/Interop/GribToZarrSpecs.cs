@@ -24,6 +24,9 @@ public sealed class GribToZarrSpecs : IDisposable
     [InlineData("gribberish__ecmwf-ifs-oper-surface.grib2")]
     [InlineData("pygrib__reduced_latlon_surface.grib2")]
     [InlineData("gribberish__aqm.t12z.ave_1hr_o3-AK-polar-stereographic.grib2")]
+    [InlineData("gribberish__aqm.t12z.ave_1hr_o3-HI-mercator.grib2")] // mercator: cfgrib gives a 'values' dim
+    [InlineData("gribrs__ds.critfireo.bin")] // NDFD Lambert, alternate row scanning: cfgrib reverses odd rows
+    [InlineData("gribrs__icon_global_icosahedral_single-level_2021112018_000_TOT_PREC.grib2")] // unstructured: no coordinates
     public async Task Should_match_cfgrib_names_dims_coordinates_and_values_when_converting_a_real_file(string file)
     {
         var root = _dir.Sub("store");
@@ -135,6 +138,51 @@ public sealed class GribToZarrSpecs : IDisposable
             Assert.Equal(0, r["nan_mismatch"]!.GetValue<int>());
             Assert.True(r["max_rel"]!.GetValue<double>() < 1e-6, $"{name}: {r.ToJsonString()}");
         }
+    }
+
+    [SharedDataFact]
+    public async Task Should_fail_naming_the_key_and_complete_identically_on_retry_when_the_store_fails_mid_conversion()
+    {
+        string[] files = [Real("gribrs__CMC_glb_TMP_ISBL_1_latlon.24x.24_2021051800_P000.grib2"), Real("gribberish__hrrr.t06z.wrfsfcf01-TMP.grib2")];
+        var clean = new LocalDirectoryStore(_dir.Sub("clean"));
+        await GribToZarr.ConvertAsync(files, clean, new ConversionOptions { References = true });
+
+        var target = new LocalDirectoryStore(_dir.Sub("retried"));
+        var flaky = new FailingStore(target, failOnPut: 7);
+        var e = await Assert.ThrowsAsync<ObjectStoreException>(() => GribToZarr.ConvertAsync(files, flaky, new ConversionOptions { References = true }));
+        Assert.Equal(flaky.FailedKey, e.Key);
+        Assert.Contains(flaky.FailedKey!, e.Message);
+        Assert.Null(await target.HeadAsync(flaky.FailedKey!));
+        Assert.DoesNotContain(Directory.EnumerateFiles(target.Root, "*", SearchOption.AllDirectories), f => Path.GetFileName(f).StartsWith(".~", StringComparison.Ordinal));
+
+        await GribToZarr.ConvertAsync(files, target, new ConversionOptions { References = true });
+        var keys = (await clean.ListAllAsync("")).Select(o => o.Key).ToList();
+        Assert.Equal(keys, (await target.ListAllAsync("")).Select(o => o.Key));
+        foreach (var k in keys) Assert.Equal(await clean.GetAsync(k), await target.GetAsync(k));
+    }
+
+    /// <summary>A store whose n-th put fails like a full disk (nothing written), as a store would report it.</summary>
+    private sealed class FailingStore(IObjectStore inner, int failOnPut) : IObjectStore
+    {
+        private int _puts;
+
+        public string? FailedKey { get; private set; }
+
+        public string Location => inner.Location;
+
+        public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _puts) != failOnPut) return inner.PutAsync(key, data, cancellationToken);
+            FailedKey = key;
+            return Task.FromException(new ObjectStoreException(inner.Location, key, "put", new IOException("No space left on device")));
+        }
+
+        public Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default) => inner.PutAsync(key, content, cancellationToken);
+        public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default) => inner.TryGetAsync(key, cancellationToken);
+        public Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellationToken = default) => inner.GetRangeAsync(key, offset, length, cancellationToken);
+        public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default) => inner.HeadAsync(key, cancellationToken);
+        public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+        public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
     }
 
     [Fact]

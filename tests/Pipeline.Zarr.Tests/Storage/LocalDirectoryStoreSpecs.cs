@@ -83,6 +83,57 @@ public sealed class LocalDirectoryStoreSpecs : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Should_leave_no_object_and_no_temporary_file_when_the_disk_fills_during_small_chunk_writes()
+    {
+        // Small puts (chunks, metadata) take the synchronous path: the same guarantees as the streamed one.
+        var mountPoint = _dir.Sub("tiny-small");
+        Directory.CreateDirectory(mountPoint);
+        var mounted = TryMountTmpfs(mountPoint, "1m");
+        try
+        {
+            var store = new LocalDirectoryStore(mountPoint);
+            var chunk = new byte[300_000];
+            chunk.AsSpan().Fill(7);
+            await store.PutAsync("g/v/0.0", chunk);
+            if (!mounted)
+            {
+                // Without a tmpfs (not root) the directory layout and atomic rename are still checked.
+                Assert.Equal(chunk, await store.GetAsync("g/v/0.0"));
+                return;
+            }
+            var written = new List<string> { "g/v/0.0" };
+            ObjectStoreException? failure = null;
+            for (var i = 1; i < 10 && failure is null; i++)
+            {
+                var key = $"g/v/{i}.0";
+                try
+                {
+                    await store.PutAsync(key, chunk);
+                    written.Add(key);
+                }
+                catch (ObjectStoreException e)
+                {
+                    failure = e;
+                    Assert.Contains(key, e.Message);
+                    Assert.Null(await store.HeadAsync(key));
+                }
+            }
+            Assert.NotNull(failure);
+            Assert.Equal(written.Order(StringComparer.Ordinal), Directory.EnumerateFiles(mountPoint, "*", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(mountPoint, f)).Order(StringComparer.Ordinal));
+            foreach (var k in written) Assert.Equal(chunk, await store.GetAsync(k));
+            // Space freed: a retry of the failed key completes.
+            await store.DeleteAsync(written[^1]);
+            await store.PutAsync(failure.Key, chunk);
+            Assert.Equal(chunk, await store.GetAsync(failure.Key));
+        }
+        finally
+        {
+            if (mounted) Run("umount", mountPoint);
+        }
+    }
+
     private static bool TryMountTmpfs(string path, string size) =>
         OperatingSystem.IsLinux() && Environment.UserName == "root" && Run("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", path);
 
