@@ -37,6 +37,9 @@ public sealed class AmqpConnectionProvider : IAsyncDisposable
     /// <summary>The broker address without credentials, for logs.</summary>
     public string Endpoint { get; }
 
+    /// <summary>Whether the provider holds an open connection now (readiness probes).</summary>
+    public bool IsConnected => _connection is { IsOpen: true };
+
     /// <summary>How many connections this provider has opened (1 unless the broker went away).</summary>
     public int ConnectionsOpened { get; private set; }
 

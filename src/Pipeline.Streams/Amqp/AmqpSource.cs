@@ -29,7 +29,8 @@ public static class AmqpSource
     /// <summary>
     /// <see cref="Committable"/> followed by <see cref="AnnouncementFlows.ParseFilterPark{T}"/>: Sarracenia v02/v03
     /// (or any format <paramref name="parser"/> reads) as announcements, rejections parked then acked, filtered
-    /// ones acked. Downstream acks each element once its announcements are admitted.
+    /// ones acked (and parked first with <paramref name="parkFiltered"/>, for replay). Downstream acks each element
+    /// once its announcements are admitted.
     /// </summary>
     public static Source<CommittableAnnouncements, NotUsed> Announcements(
         AmqpConnectionProvider connections,
@@ -38,9 +39,11 @@ public static class AmqpSource
         IAnnouncementParser parser,
         AnnouncementFilter filter,
         IDeadLetterStore deadLetters,
-        AnnouncementCounters? counters = null) =>
+        AnnouncementCounters? counters = null,
+        bool parkFiltered = false) =>
         Committable(connections, settings)
-            .Via(AnnouncementFlows.ParseFilterPark<CommittableAmqpMessage>(m => m.ToInbound(sourceName), parser, filter, deadLetters, counters));
+            .Via(AnnouncementFlows.ParseFilterPark<CommittableAmqpMessage>(m => m.ToInbound(sourceName), parser, filter, deadLetters, counters,
+                parkFiltered: parkFiltered));
 }
 
 /// <summary>AMQP sinks.</summary>

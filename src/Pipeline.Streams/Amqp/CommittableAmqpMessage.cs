@@ -58,8 +58,8 @@ public sealed class CommittableAmqpMessage : ICommittable
     /// <summary>
     /// Acknowledges the delivery. True once the broker has handled the ack (folded into one multiple-ack with its
     /// neighbours, then confirmed by a synchronous round trip on the same channel, since AMQP 0-9-1 never
-    /// confirms an ack itself); false if the channel was lost first, in which case the broker redelivers the
-    /// message (at-least-once).
+    /// confirms an ack itself); false if the channel was lost before the round trip came back: then either the ack
+    /// reached the broker first, or the broker redelivers the message (at-least-once either way).
     /// </summary>
     public Task<bool> Ack() => Outcome(nack: false, requeue: false);
 

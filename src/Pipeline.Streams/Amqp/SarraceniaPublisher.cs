@@ -59,8 +59,7 @@ public sealed record SarraceniaPost(string BaseUrl, string RelPath, long Size, I
 /// </summary>
 public sealed class SarraceniaPublisher(AmqpConnectionProvider connections, string exchange, string topicPrefix = "v03") : IAsyncDisposable
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private IChannel? _channel;
+    private readonly ConfirmChannel _confirm = new(connections);
 
     public string Exchange { get; } = exchange;
 
@@ -79,34 +78,7 @@ public sealed class SarraceniaPublisher(AmqpConnectionProvider connections, stri
             .ConfigureAwait(false);
     }
 
-    private async Task<IChannel> ChannelAsync(CancellationToken cancellationToken)
-    {
-        var c = _channel;
-        if (c is { IsOpen: true }) return c;
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_channel is { IsOpen: true } open) return open;
-            var connection = await connections.GetConnectionAsync(cancellationToken).ConfigureAwait(false);
-            _channel = await connection.CreateChannelAsync(
-                new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
-                cancellationToken).ConfigureAwait(false);
-            return _channel;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    private Task<IChannel> ChannelAsync(CancellationToken cancellationToken) => _confirm.GetAsync(cancellationToken);
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_channel is not null)
-        {
-            try { await _channel.CloseAsync().ConfigureAwait(false); }
-            catch (Exception) { /* already closed */ }
-            await _channel.DisposeAsync().ConfigureAwait(false);
-        }
-        _gate.Dispose();
-    }
+    public ValueTask DisposeAsync() => _confirm.DisposeAsync();
 }

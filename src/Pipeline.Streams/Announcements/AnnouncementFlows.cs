@@ -27,7 +27,9 @@ public static class AnnouncementFlows
     /// the source, the time and the raw body) and then acks it; acks, without parking, messages whose
     /// announcements the filter refused (as sr3 does); emits the rest, still unacked, in order.
     /// Delivery: a rejected message is acked only after the dead-letter store has it, so it is parked or
-    /// redelivered, never lost and never requeued forever.
+    /// redelivered, never lost and never requeued forever. With <paramref name="parkFiltered"/>, a message whose
+    /// announcements the filter all refused is parked too (reason <c>filtered: ...</c>) before its ack, so it
+    /// can be replayed once the filter is fixed (<see cref="DeadLetterReplay"/>).
     /// </summary>
     public static Flow<T, CommittableAnnouncements, NotUsed> ParseFilterPark<T>(
         Func<T, InboundMessage> read,
@@ -35,7 +37,8 @@ public static class AnnouncementFlows
         AnnouncementFilter filter,
         IDeadLetterStore deadLetters,
         AnnouncementCounters? counters = null,
-        TimeProvider? clock = null)
+        TimeProvider? clock = null,
+        bool parkFiltered = false)
         where T : ICommittable
     {
         ArgumentNullException.ThrowIfNull(read);
@@ -61,6 +64,9 @@ public static class AnnouncementFlows
                         if (kept.Count < parsed.Announcements.Count) counters?.CountFiltered(parsed.Announcements.Count - kept.Count);
                         if (kept.Count == 0)
                         {
+                            if (parkFiltered)
+                                await deadLetters.ParkAsync(new DeadLetter(inbound.Source, "filtered: " + FilteredReason(parsed.Announcements[0], filter),
+                                    time.GetUtcNow(), inbound.Topic, inbound.Body, inbound.Headers)).ConfigureAwait(false);
                             await message.Ack().ConfigureAwait(false);
                             return Option<CommittableAnnouncements>.None;
                         }
@@ -73,6 +79,9 @@ public static class AnnouncementFlows
             .Where(x => x.HasValue)
             .Select(x => x.Value);
     }
+
+    private static string FilteredReason(Announcement first, AnnouncementFilter filter) =>
+        $"{filter.Evaluate(first).Reason} ({first.RelPath})";
 
     private static IReadOnlyList<Announcement> Keep(IReadOnlyList<Announcement> all, AnnouncementFilter filter)
     {

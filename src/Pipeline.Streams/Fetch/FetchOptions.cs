@@ -124,11 +124,12 @@ public sealed record FetchOptions
         return errors;
     }
 
-    /// <summary>True when <paramref name="host"/> is on <see cref="AllowedHosts"/> (case-insensitive; <c>*.suffix</c> matches subdomains).</summary>
+    /// <summary>True when <paramref name="host"/> is on <see cref="AllowedHosts"/> (case-insensitive; <c>*.suffix</c> matches subdomains, <c>*</c> any host).</summary>
     public bool AllowsHost(string host)
     {
         foreach (var allowed in AllowedHosts)
         {
+            if (allowed == "*") return true;
             if (allowed.StartsWith("*.", StringComparison.Ordinal))
             {
                 if (host.EndsWith(allowed.AsSpan(1), StringComparison.OrdinalIgnoreCase) && host.Length > allowed.Length - 1)

@@ -129,7 +129,9 @@ public sealed class Fetcher : IAsyncDisposable
         var label = result is FetchResult.Failed failed ? failed.Error.ToString() : "ok";
         _outcomes.Add(1, new KeyValuePair<string, object?>("dataset", request.Dataset), new KeyValuePair<string, object?>("outcome", label));
         _duration.Record(seconds, new KeyValuePair<string, object?>("outcome", label));
-        if (result is FetchResult.Failed fail)
+        if (result is FetchResult.Failed { Error: FetchErrorClass.NotYetPublished } notYet)
+            _log.LogInformation("Fetch {Url} for {Dataset}: not published yet ({Reason})", request.Announcement.Location, request.Dataset, notYet.Reason);
+        else if (result is FetchResult.Failed fail)
             _log.LogWarning("Fetch {Url} for {Dataset} failed ({Error}) after {Attempts} attempts: {Reason}",
                 request.Announcement.Location, request.Dataset, fail.Error, fail.Attempts, fail.Reason);
         else

@@ -31,30 +31,42 @@ public static class Wis2Sink
         var backoff = firstBackoff ?? TimeSpan.FromMilliseconds(200);
         return Flow.Create<WnmOutgoing<T>>().SelectAsync(maxInFlight, async o =>
         {
-            var payload = Encoding.UTF8.GetBytes(o.Message.Json);
-            var delay = backoff;
-            for (var attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                    await publisher.PublishAsync(o.Message.Topic, payload, timeout.Token).ConfigureAwait(false);
-                    return new WnmOutcome<T>(o.Message, o.Context, true, null);
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    if (attempt >= attempts)
-                    {
-                        var reason = $"MQTT publish failed {attempts} times: {e.GetType().Name}: {e.Message}";
-                        await parked.ParkAsync(new DeadLetter($"wis2:{publisher.Settings.ClientId}", reason, DateTimeOffset.UtcNow,
-                            o.Message.Topic, o.Message.Json)).ConfigureAwait(false);
-                        return new WnmOutcome<T>(o.Message, o.Context, false, reason);
-                    }
-                    await Task.Delay(delay).ConfigureAwait(false);
-                    delay += delay;
-                }
-            }
+            var reason = await PublishOrParkAsync(publisher, parked, o.Message, attempts, backoff).ConfigureAwait(false);
+            return new WnmOutcome<T>(o.Message, o.Context, reason is null, reason);
         });
+    }
+
+    /// <summary>
+    /// Publishes one notification with QoS 1, retrying with doubling backoff up to <paramref name="attempts"/> times,
+    /// then parks it with the reason. Returns null once the broker acknowledged it, else the reason it was parked.
+    /// </summary>
+    public static async Task<string?> PublishOrParkAsync(MqttPublisher publisher, IDeadLetterStore parked, WnmMessage message,
+        int attempts = 5, TimeSpan? firstBackoff = null, CancellationToken cancellationToken = default)
+    {
+        var payload = Encoding.UTF8.GetBytes(message.Json);
+        var delay = firstBackoff ?? TimeSpan.FromMilliseconds(200);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(30));
+                await publisher.PublishAsync(message.Topic, payload, timeout.Token).ConfigureAwait(false);
+                return null;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
+            {
+                if (attempt >= attempts)
+                {
+                    var reason = $"MQTT publish failed {attempts} times: {e.GetType().Name}: {e.Message}";
+                    await parked.ParkAsync(new DeadLetter($"wis2:{publisher.Settings.ClientId}", reason, DateTimeOffset.UtcNow,
+                        message.Topic, message.Json), CancellationToken.None).ConfigureAwait(false);
+                    return reason;
+                }
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay += delay;
+            }
+        }
     }
 
     /// <summary>

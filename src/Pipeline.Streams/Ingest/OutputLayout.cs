@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Pipeline.Actors.Contracts;
+using Pipeline.Zarr.Storage;
+
+namespace Pipeline.Streams.Ingest;
+
+/// <summary>
+/// Where a run's products live inside a dataset's store. Every key is a pure function of the run id and the file's
+/// name, so a file processed twice (a re-drive, a refresh) overwrites its own objects with the same bytes.
+/// <code>
+/// {dataset}/{reftime}/files/{name}.zarr/...    (name from the file's data id) one Zarr per file (cfgrib layout), written as the file arrives
+/// {dataset}/{reftime}/refs/{name}.json         kerchunk scan_grib references into the original file (its URL)
+/// {dataset}/{reftime}/idx/{name}.idx           wgrib2-style byte-range index of the original file
+/// {dataset}/{reftime}/run.zarr/...             the whole run, one group per cfgrib hypercube (at finalization)
+/// {dataset}/{reftime}/refs/run.{group}.json    combined references along step/level (at finalization)
+/// {dataset}/{reftime}/manifest.json            the run manifest: files, checksums, products (at finalization)
+/// </code>
+/// </summary>
+public static class OutputLayout
+{
+    /// <summary>The run's folder: <c>{dataset}/{reftime}</c>, reftime as <c>yyyyMMddTHHmmZ</c> (a key-safe form of the run id).</summary>
+    public static string RunPrefix(ModelRunId run) =>
+        StoreKey.Join(run.Dataset.Value, run.ReferenceTime.UtcDateTime.ToString("yyyyMMdd'T'HHmm'Z'", System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// A key-safe, stable name for a file: the last segment of its relPath with anything outside
+    /// <c>[A-Za-z0-9._-]</c> replaced, plus a short hash of the whole relPath when it had to be changed or when it
+    /// would be ambiguous (two runs' files share a name only across runs, never within one relPath).
+    /// </summary>
+    public static string FileName(string relPath)
+    {
+        var last = relPath.TrimEnd('/');
+        var slash = last.LastIndexOf('/');
+        if (slash >= 0) last = last[(slash + 1)..];
+        var sb = new StringBuilder(last.Length);
+        foreach (var c in last) sb.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_');
+        var name = sb.ToString().TrimStart('.');
+        if (name.Length == 0 || name != last || name.Length > 160)
+        {
+            var hash = Convert.ToHexStringLower(System.IO.Hashing.XxHash64.Hash(Encoding.UTF8.GetBytes(relPath)));
+            name = (name.Length > 120 ? name[..120] : name) + "-" + hash;
+        }
+        return name;
+    }
+
+    public static string FileZarr(ModelRunId run, string name) => StoreKey.Join(RunPrefix(run), "files", name + ".zarr");
+
+    public static string FileReferences(ModelRunId run, string name) => StoreKey.Join(RunPrefix(run), "refs", name + ".json");
+
+    public static string FileIdx(ModelRunId run, string name) => StoreKey.Join(RunPrefix(run), "idx", name + ".idx");
+
+    public static string RunZarr(ModelRunId run) => StoreKey.Join(RunPrefix(run), "run.zarr");
+
+    public static string RunReferences(ModelRunId run, string group) => StoreKey.Join(RunPrefix(run), "refs", "run." + group + ".json");
+
+    public static string RunManifest(ModelRunId run) => StoreKey.Join(RunPrefix(run), "manifest.json");
+}
+
+/// <summary>A view of a store under a key prefix (what a per-file or per-run Zarr writer is given).</summary>
+public sealed class PrefixedStore(IObjectStore inner, string prefix) : IObjectStore
+{
+    private readonly string _prefix = StoreKey.ValidatePrefix(prefix).TrimEnd('/');
+
+    public IObjectStore Inner { get; } = inner;
+
+    public string Prefix => _prefix;
+
+    public string Location => Inner.Location.TrimEnd('/') + "/" + _prefix;
+
+    private string K(string key) => _prefix.Length == 0 ? StoreKey.Validate(key) : _prefix + "/" + StoreKey.Validate(key);
+
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => Inner.PutAsync(K(key), data, cancellationToken);
+
+    public Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default) => Inner.PutAsync(K(key), content, cancellationToken);
+
+    public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default) => Inner.TryGetAsync(K(key), cancellationToken);
+
+    public Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellationToken = default) =>
+        Inner.GetRangeAsync(K(key), offset, length, cancellationToken);
+
+    public async Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default) =>
+        await Inner.HeadAsync(K(key), cancellationToken).ConfigureAwait(false) is { } o ? o with { Key = key } : null;
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var full = _prefix.Length == 0 ? prefix : _prefix + "/" + prefix;
+        await foreach (var o in Inner.ListAsync(full, cancellationToken).ConfigureAwait(false))
+            yield return o with { Key = _prefix.Length == 0 ? o.Key : o.Key[(_prefix.Length + 1)..] };
+    }
+
+    public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => Inner.DeleteAsync(K(key), cancellationToken);
+}
+
+/// <summary>
+/// Opens the object stores that datasets name in <c>Outputs.Store</c>: a directory path or <c>file://</c> URI
+/// (<see cref="LocalDirectoryStore"/>), or <c>s3://bucket/prefix</c> (<see cref="S3ObjectStore"/>, endpoint and
+/// credentials from the AWS environment). One store per distinct address, shared, opened at first use.
+/// An empty address means the node's default store.
+/// </summary>
+public sealed class OutputStores(string defaultStore, Func<string, string?>? environment = null) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<IObjectStore>> _stores = new(StringComparer.Ordinal);
+
+    public string DefaultStore { get; } = defaultStore;
+
+    public IObjectStore Get(string? address)
+    {
+        var key = string.IsNullOrWhiteSpace(address) ? DefaultStore : address.Trim();
+        if (string.IsNullOrWhiteSpace(key))
+            throw new InvalidOperationException("the dataset names no output store and the node has no default store (Pipeline:Ingest:DefaultStore)");
+        return _stores.GetOrAdd(key, k => new Lazy<IObjectStore>(() => Open(k, environment))).Value;
+    }
+
+    public static IObjectStore Open(string address, Func<string, string?>? environment = null)
+    {
+        if (address.StartsWith("s3://", StringComparison.Ordinal))
+        {
+            var store = new S3ObjectStore(S3StoreOptions.FromUri(address, environment));
+            return store;
+        }
+        var path = address.StartsWith("file://", StringComparison.Ordinal) ? new Uri(address).LocalPath : address;
+        if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme is not ("file") && !Path.IsPathRooted(address))
+            throw new ArgumentException($"output store '{address}': only a directory, file:// or s3:// address is supported");
+        return new LocalDirectoryStore(Path.GetFullPath(path));
+    }
+
+    /// <summary>
+    /// The public address of an object: <paramref name="publicBaseUrl"/> + key when the dataset publishes its
+    /// store over HTTP, else the store's own address (<c>file://...</c>, <c>s3://...</c>).
+    /// </summary>
+    public static Uri Href(IObjectStore store, string key, string? publicBaseUrl)
+    {
+        if (!string.IsNullOrWhiteSpace(publicBaseUrl)) return new Uri(publicBaseUrl.TrimEnd('/') + "/" + key);
+        var location = store.Location.TrimEnd('/');
+        return new Uri(location + "/" + key);
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _stores.Values)
+            if (s.IsValueCreated && s.Value is IDisposable d)
+                d.Dispose();
+    }
+}
