@@ -250,6 +250,12 @@ for f in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
     passed += int(c.get("passed", 0))
     failed += int(c.get("failed", 0)) + int(c.get("error", 0)) + int(c.get("timeout", 0)) + int(c.get("aborted", 0))
     skipped += int(c.get("notExecuted", 0))
+    # Name every failed test with the start of its message, so the tail of a CI log says what broke.
+    for r in ET.parse(f).getroot().iter("{%s}UnitTestResult" % ns["t"]):
+        if r.get("outcome") not in ("Passed", "NotExecuted"):
+            msg = r.find("t:Output/t:ErrorInfo/t:Message", ns)
+            text = (msg.text or "").strip().replace("\n", " ")[:600] if msg is not None else ""
+            print(f"FAILED {r.get('testName')} ({r.get('duration')}): {text}")
 print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
 EOF
 }

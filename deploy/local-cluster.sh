@@ -36,6 +36,10 @@ case "${1:-}" in
           Pipeline__Management__Urls="http://127.0.0.1:$(mgmt_port "$i")" \
           Pipeline__Node__SeedNodes__0="akka.tcp://$SYSTEM@127.0.0.1:$(remote_port 1)" \
           Pipeline__Node__SeedNodes__1="akka.tcp://$SYSTEM@127.0.0.1:$(remote_port 2)"
+        # Each node its own journal (unless a shared PostgreSQL is configured), cache and dead letters.
+        export Pipeline__Persistence__DataDirectory="${Pipeline__Persistence__DataDirectory:-$STATE/node$i}" \
+          Pipeline__Ingest__DataDirectory="$STATE/node$i"
+        mkdir -p "$STATE/node$i"
         nohup dotnet "$BIN/pipeline.dll" serve >"$STATE/node$i.log" 2>&1 &
         echo $! >"$STATE/node$i.pid"
       )

@@ -35,6 +35,7 @@ public static class CtlCommand
         root.Subcommands.Add(DomainCommands.Run(env));
         root.Subcommands.Add(DomainCommands.Announce(env));
         root.Subcommands.Add(DomainCommands.Watch(env));
+        root.Subcommands.Add(DeadLetterCommands.Build(env));
         return root;
     }
 }

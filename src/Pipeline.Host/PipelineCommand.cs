@@ -14,6 +14,8 @@ public static class PipelineCommand
         root.Subcommands.Add(ServeCommand.Build());
         root.Subcommands.Add(GribCommands.Build());
         root.Subcommands.Add(ZarrCommands.Build());
+        root.Subcommands.Add(DemoCommand.Build());
+        root.Subcommands.Add(NetCdfCommands.Build());
         return root;
     }
 }

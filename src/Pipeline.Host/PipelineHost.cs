@@ -12,6 +12,7 @@ using Pipeline.Actors.Persistence;
 using Pipeline.Actors.Serialization;
 using Pipeline.Streams.Ingest;
 using Pipeline.Host.Configuration;
+using Pipeline.Host.Ingest;
 using Pipeline.Host.Management;
 using Scalar.AspNetCore;
 
@@ -71,12 +72,16 @@ public static class PipelineHost
             .AddPipelinePersistence(settings.Persistence)
             .AddModelRunActor(catalog)
             .AddDataStreamActor(catalog));
+        // After the actor system's hosted service, so the graph starts once the regions exist.
+        builder.Services.AddPipelineIngest(settings, catalog);
 
         var app = builder.Build();
         app.MapPipelineHealthEndpoints();
         app.MapClusterEndpoints();
         app.MapDomainEndpoints();
         app.MapStatusPage();
+        app.MapStoreEndpoints(settings.Ingest);
+        app.MapDeadLetterEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs", options => options.WithTitle("PipelineCluster management API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -42,6 +42,7 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             new GetModelRun(Run),
             state.View(),
             new ReplayAnnouncements(Run),
+            new WakeModelRun(Run),
             new AnnouncementsReplayed(Run, [Announcement("TMP", 0), Announcement("TMP", 3) with { Integrity = null, Topic = null, Size = null }]),
             new FileAdmitted(File, Announcement("TMP", 0), "TMP", "000", "TMP/000", T),
             new FileFetched(File, 99, T),

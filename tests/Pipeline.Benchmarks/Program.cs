@@ -7,11 +7,14 @@ if (args.Length > 0 && args[0] == "broker")
     return 0;
 }
 
+// End to end (issue 9), beside the Python path in e2e_bench.sh: ... -- e2e N [--resolution DEG] [--out DIR]
+if (args.Length > 0 && args[0] == "e2e") return await Pipeline.Benchmarks.E2EBenchmark.RunAsync(args[1..]);
+
 // Run all: dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*'
 // Fetch benchmark halves (see fetch_bench.sh): fetch-serve ... | fetch-client ...
 if (args.Length > 0 && args[0].StartsWith("fetch-", StringComparison.Ordinal))
     return await Pipeline.Benchmarks.FetchBench.RunAsync(args);
 // GRIB2 decode throughput beside ecCodes: ... -- grib2-throughput [--repeat N] FILE_OR_DIR...
 if (args.Length > 0 && args[0] == "grib2-throughput") return Pipeline.Benchmarks.Grib2Throughput.Run(args[1..]);
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+BenchmarkSwitcher.FromAssembly(typeof(Pipeline.Benchmarks.E2EBenchmark).Assembly).Run(args);
 return 0;

@@ -98,4 +98,24 @@ public sealed class DomainCommandsSpecs
         Assert.Equal(1, exit);
         Assert.Contains("not/matching.bin", error);
     }
+
+    [Fact]
+    public async Task Should_list_and_replay_parked_messages_when_asked()
+    {
+        await using var node = await StartAsync();
+        var injector = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Pipeline.Streams.Ingest.AnnouncementInjector>(node.App.Services);
+        Assert.True(await injector.InjectAsync(new Pipeline.Streams.Announcements.InboundMessage("feed", "v03.x", "{ broken")));
+
+        var (exit, output, error) = await Ctl(node, null, "deadletters", "list", "--source", "feed");
+        Assert.True(exit == 0, error);
+        Assert.Contains("1 parked", output);
+
+        (exit, output, error) = await Ctl(node, null, "deadletters", "replay", "--source", "feed");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("401", output + error);
+
+        (exit, output, error) = await Ctl(node, TestNode.Token, "deadletters", "replay", "--source", "feed");
+        Assert.True(exit == 0, error);
+        Assert.Contains("selected 1, replayed 1", output);
+    }
 }

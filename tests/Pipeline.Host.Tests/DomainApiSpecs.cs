@@ -19,6 +19,8 @@ public sealed class DomainApiSpecs
         ["Pipeline:Datasets:0:PathPatterns:0"] = @"^(?<date>\d{8})/(?<run>\d{2})/(?<var>[A-Z]+)_(?<step>\d{3})\.grib2$",
         ["Pipeline:Datasets:0:Completeness:ExpectedCount"] = "3",
         ["Pipeline:Datasets:0:Outputs:Store"] = "file:///tmp/pipeline-test-store",
+        // No processing graph: these specs look at what the entities hand to the work queue.
+        ["Pipeline:Ingest:Enabled"] = "false",
     };
 
     private static Task<TestNode> StartAsync() => Nodes.StartAsync(Catalog);

@@ -26,6 +26,9 @@ public sealed class TestNode : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>The node's own temporary data directory (journal, download cache, default store, dead letters).</summary>
+    public string DataDirectory => _data.FullName;
+
     public static async Task<TestNode> StartAsync(
         Func<IReadOnlyDictionary<string, string?>, WebApplication> build, IReadOnlyDictionary<string, string?>? extra = null)
     {
@@ -33,6 +36,7 @@ public sealed class TestNode : IAsyncDisposable
         var settings = new Dictionary<string, string?>
         {
             ["Pipeline:Persistence:DataDirectory"] = data.FullName,
+            ["Pipeline:Ingest:DataDirectory"] = data.FullName,
             ["Pipeline:Node:Port"] = "0",
             ["Pipeline:Node:SystemName"] = "pipeline-test",
             ["Pipeline:Management:Urls"] = "http://127.0.0.1:0",

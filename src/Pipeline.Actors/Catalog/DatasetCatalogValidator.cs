@@ -53,6 +53,10 @@ public sealed class DatasetCatalogValidator : IValidateOptions<DatasetCatalogOpt
             if (c.ExpectedFiles.Count == 0 && c.ExpectedCount is null && c.QuietPeriod is null)
                 errors.Add($"{key}:Completeness: set ExpectedFiles, ExpectedCount or QuietPeriod, or runs never complete");
             if (d.Fetch.MaxAttempts < 1) errors.Add($"{key}:Fetch:MaxAttempts: must be at least 1, was {d.Fetch.MaxAttempts}");
+            if (!string.Equals(d.Outputs.Format, "zarr2", StringComparison.OrdinalIgnoreCase) && !string.Equals(d.Outputs.Format, "zarr3", StringComparison.OrdinalIgnoreCase))
+                errors.Add($"{key}:Outputs:Format: must be zarr2 or zarr3, was '{d.Outputs.Format}'");
+            if (d.Outputs.PublicBaseUrl is { Length: > 0 } pub && (!Uri.TryCreate(pub, UriKind.Absolute, out var pubUri) || pubUri.Scheme is not ("http" or "https")))
+                errors.Add($"{key}:Outputs:PublicBaseUrl: must be an http(s) URL, was '{pub}'");
             if (d.Fetch.RetryDelay < TimeSpan.Zero) errors.Add($"{key}:Fetch:RetryDelay: must not be negative");
 
             if (d.Outputs.Trigger is { } t)

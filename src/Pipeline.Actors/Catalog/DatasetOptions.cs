@@ -70,10 +70,19 @@ public sealed record OutputOptions
     /// <summary>Store name or URI (e.g. <c>s3://bucket/prefix</c>, <c>file:///data/zarr</c>).</summary>
     public string Store { get; init; } = "";
 
-    /// <summary><c>zarr2</c>, <c>zarr3</c>, <c>kerchunk</c>, <c>idx</c>.</summary>
-    public string Format { get; init; } = "zarr3";
+    /// <summary>
+    /// The Zarr format of the products: <c>zarr2</c> (the default: what xarray and zarr-python 2 read everywhere) or
+    /// <c>zarr3</c>. kerchunk references and <c>.idx</c> indexes are written beside either.
+    /// </summary>
+    public string Format { get; init; } = "zarr2";
 
-    /// <summary>The WIS2 topic run-level notifications are published on; empty for none.</summary>
+    /// <summary>
+    /// The HTTP(S) address the store is published at (e.g. <c>https://data.example.org/zarr</c>), used for the links in
+    /// notifications; null: links use the store's own address (<c>file://</c>, <c>s3://</c>).
+    /// </summary>
+    public string? PublicBaseUrl { get; init; }
+
+    /// <summary>The WIS2 topic the per-file and run notifications are published on; empty for none.</summary>
     public string? WnmTopic { get; init; }
 
     /// <summary>The downstream trigger after a run is finalized; null for none.</summary>

@@ -23,6 +23,14 @@ public sealed record DataStreamSettings
 
     public int SnapshotEvery { get; init; } = 200;
 
+    /// <summary>
+    /// After it recovers, the data stream wakes its runs with a reference time this recent (at most
+    /// <see cref="MaxRunsToWake"/>), so each recovers and re-drives what it admitted but never finished.
+    /// </summary>
+    public TimeSpan WakeRunsWithin { get; init; } = TimeSpan.FromDays(14);
+
+    public int MaxRunsToWake { get; init; } = 200;
+
     /// <summary>The shard region's role in a cluster; null for every node.</summary>
     public string? Role { get; init; }
 }
@@ -61,7 +69,12 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
         });
         Recover<IDataStreamEvent>(e => _state = _state.Apply(e));
         Recover<RecoveryCompleted>(_ =>
-            Timers.StartPeriodicTimer(CounterTimer, RecordCountersTick.Instance, _settings.CounterInterval));
+        {
+            Timers.StartPeriodicTimer(CounterTimer, RecordCountersTick.Instance, _settings.CounterInterval);
+            var since = Now - _settings.WakeRunsWithin;
+            foreach (var t in _state.Runs.Reverse().TakeWhile(t => t >= since).Take(_settings.MaxRunsToWake))
+                _modelRuns.Tell(new WakeModelRun(new ModelRunId(_id, t)));
+        });
 
         Command<AdmitAnnouncements>(Admit);
         Command<AdmissionTally>(t => _state = _state.Count(t));

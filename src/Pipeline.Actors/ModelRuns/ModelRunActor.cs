@@ -67,6 +67,7 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
 
             Decide(c);
         });
+        Command<WakeModelRun>(_ => { }); // recovery already re-drove what was unfinished
         Command<IModelRunCommand>(Decide);
         Command<RetryDue>(OnRetryDue);
         Command<OfferPending>(_ => FlushPending());

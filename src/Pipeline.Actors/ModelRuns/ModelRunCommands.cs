@@ -37,3 +37,9 @@ public sealed record GetModelRun(ModelRunId RunId) : IModelRunCommand;
 
 /// <summary>Query: every admitted announcement of the run, as recorded in the journal (for replay or re-posting).</summary>
 public sealed record ReplayAnnouncements(ModelRunId RunId) : IModelRunCommand;
+
+/// <summary>
+/// Starts (recovers) the entity if it is not running, so that it re-drives its unfinished files and finalization.
+/// Sent by the DataStream to its recent runs after it recovers (ModelRuns are not remembered entities). No reply.
+/// </summary>
+public sealed record WakeModelRun(ModelRunId RunId) : IModelRunCommand;

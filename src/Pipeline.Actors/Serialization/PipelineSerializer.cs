@@ -39,6 +39,7 @@ public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(ModelRunView)] = "MRQ2",
         [typeof(ReplayAnnouncements)] = "MRQ3",
         [typeof(AnnouncementsReplayed)] = "MRQ4",
+        [typeof(WakeModelRun)] = "MRQ5",
         // ModelRun events and snapshot
         [typeof(FileAdmitted)] = "MRE1",
         [typeof(FileFetched)] = "MRE2",

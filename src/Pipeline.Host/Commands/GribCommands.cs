@@ -50,30 +50,35 @@ public static class GribCommands
         var file = FileArgument();
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Directory for msgNNN.f64 files (created if absent).", Required = true };
         var cmd = new Command("values",
-            "Write DIR/msgNNN.f64 per message (NNN 1-based, 3 digits): numberOfDataPoints float64 little-endian values in " +
-            "ecCodes' order, NaN where a point is missing.") { file, outDir };
+            "Write DIR/msgNNN.f64 per field as ecCodes lists them with multi-field support on (NNN 1-based, 3 digits, " +
+            "counting every field of a message that repeats sections 2-7): numberOfDataPoints float64 little-endian " +
+            "values in ecCodes' order, NaN where a point is missing.") { file, outDir };
         cmd.SetAction(r => Run(r, () =>
         {
             var messages = Read(r, r.GetValue(file)!);
             var dir = r.GetValue(outDir)!;
             Directory.CreateDirectory(dir.FullName);
             var failures = 0;
-            for (var m = 0; m < messages.Count; m++)
-            {
-                var path = Path.Combine(dir.FullName, $"msg{m + 1:000}.f64");
-                var field = messages[m].Fields[0];
-                try
+            var number = 0;
+            foreach (var message in messages)
+                foreach (var field in message.Fields)
                 {
-                    var values = field.DecodeValues();
-                    WriteDoubles(path, values);
+                    number++;
+                    var path = Path.Combine(dir.FullName, $"msg{number:000}.f64");
+                    try
+                    {
+                        var values = field.DecodeValues();
+                        WriteDoubles(path, values);
+                    }
+                    catch (Exception e) when (e is GribFormatException or NotSupportedException or DllNotFoundException)
+                    {
+                        failures++;
+                        var which = message.Fields.Count > 1 ? $" field {field.IndexInMessage + 1} of {message.Fields.Count}" : "";
+                        r.InvocationConfiguration.Error.WriteLine($"msg{number:000}: message{which} at offset {message.Offset}: {e.Message}");
+                    }
                 }
-                catch (Exception e) when (e is GribFormatException or NotSupportedException or DllNotFoundException)
-                {
-                    failures++;
-                    r.InvocationConfiguration.Error.WriteLine($"message {m + 1} at offset {messages[m].Offset}: {e.Message}");
-                }
-            }
-            r.InvocationConfiguration.Output.WriteLine($"{messages.Count - failures} of {messages.Count} messages written to {dir.FullName}");
+            var fieldsNote = number == messages.Count ? "" : $" ({number} fields in {messages.Count} messages)";
+            r.InvocationConfiguration.Output.WriteLine($"{number - failures} of {number} fields written to {dir.FullName}{fieldsNote}");
             return failures == 0 ? 0 : 1;
         }));
         return cmd;

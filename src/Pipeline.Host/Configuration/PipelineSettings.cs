@@ -24,6 +24,15 @@ public sealed class PipelineSettings
 
     /// <summary><c>Pipeline:WorkQueueCapacity</c>: files admitted and waiting for this node's processing graph.</summary>
     public int WorkQueueCapacity { get; set; } = 1024;
+
+    /// <summary><c>Pipeline:Ingest</c>: the processing graph (cache, default store, parallelism, host limits).</summary>
+    public IngestOptions Ingest { get; set; } = new();
+
+    /// <summary><c>Pipeline:Wis2</c>: the broker our WIS2 notifications go to.</summary>
+    public Wis2Options Wis2 { get; set; } = new();
+
+    /// <summary><c>Pipeline:Sources</c>: the brokers announcements come from.</summary>
+    public List<SourceOptions> Sources { get; set; } = [];
 }
 
 /// <summary><c>Pipeline:Node</c>: this node's place in the cluster.</summary>

@@ -49,6 +49,7 @@ public sealed class PipelineSettingsValidator : IValidateOptions<PipelineSetting
             errors.Add($"{management}AskTimeout must be positive (got {options.Management.AskTimeout})");
 
         errors.AddRange(options.Persistence.Errors(PipelineSettings.Section + ":Persistence"));
+        errors.AddRange(IngestErrors(options));
         if (options.WorkQueueCapacity is < 1 or > 1_000_000)
             errors.Add($"{PipelineSettings.Section}:WorkQueueCapacity must be between 1 and 1000000 (got {options.WorkQueueCapacity})");
         try
@@ -61,5 +62,44 @@ public sealed class PipelineSettingsValidator : IValidateOptions<PipelineSetting
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static IEnumerable<string> IngestErrors(PipelineSettings options)
+    {
+        const string ingest = PipelineSettings.Section + ":Ingest:";
+        var i = options.Ingest;
+        if (i.FetchParallelism is < 1 or > 4096) yield return $"{ingest}FetchParallelism must be 1..4096 (got {i.FetchParallelism})";
+        if (i.DecodeParallelism is < 1 or > 1024) yield return $"{ingest}DecodeParallelism must be 1..1024 (got {i.DecodeParallelism})";
+        if (i.FinalizeParallelism is < 1 or > 64) yield return $"{ingest}FinalizeParallelism must be 1..64 (got {i.FinalizeParallelism})";
+        if (string.IsNullOrWhiteSpace(i.DataDirectory)) yield return $"{ingest}DataDirectory must be set";
+        foreach (var (host, limits) in i.Hosts)
+        {
+            if (!(limits.RequestsPerSecond > 0)) yield return $"{ingest}Hosts:{host}:RequestsPerSecond must be positive";
+            if (limits.MaxConnections < 1) yield return $"{ingest}Hosts:{host}:MaxConnections must be at least 1";
+        }
+
+        const string wis2 = PipelineSettings.Section + ":Wis2:";
+        var broker = options.Wis2.Broker;
+        if (!string.IsNullOrWhiteSpace(broker) && (!Uri.TryCreate(broker, UriKind.Absolute, out var b) || b.Scheme is not ("mqtt" or "mqtts") || b.Port <= 0 && b.IsDefaultPort && b.Host.Length == 0))
+            yield return $"{wis2}Broker must be mqtt://host:port or mqtts://host:port (got '{SourceOptions.Redacted(broker)}')";
+        for (var d = 0; d < options.Datasets.Count; d++)
+        {
+            var topic = options.Datasets[d].Outputs.WnmTopic;
+            if (string.IsNullOrWhiteSpace(topic)) continue;
+            if (string.IsNullOrWhiteSpace(broker))
+                yield return $"{PipelineSettings.Section}:Datasets:{d}:Outputs:WnmTopic is set but {wis2}Broker is not";
+            else if (Pipeline.Streams.Wis2.Wis2Topic.TryParse(topic) is not { } t)
+                yield return $"{PipelineSettings.Section}:Datasets:{d}:Outputs:WnmTopic '{topic}' is not a WIS2 topic (origin/a/wis2/CENTRE/data/core/weather/prediction/forecast/RANGE/KIND)";
+            else
+                foreach (var p in t.Problems()) yield return $"{PipelineSettings.Section}:Datasets:{d}:Outputs:WnmTopic: {p}";
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var s = 0; s < options.Sources.Count; s++)
+        {
+            var prefix = $"{PipelineSettings.Section}:Sources:{s}";
+            foreach (var e in options.Sources[s].Errors(prefix)) yield return e;
+            if (!names.Add(options.Sources[s].Name)) yield return $"{prefix}:Name '{options.Sources[s].Name}' is used by another source";
+        }
     }
 }

@@ -152,7 +152,7 @@ public static class DomainEndpoints
             return Problem(StatusCodes.Status400BadRequest, "Bad run id", $"'{id}' is not a run id like dataset/2026-11-01T00Z");
         if (!catalog.TryGet(runId.Dataset, out _)) return UnknownDataset(catalog, runId.Dataset.Value);
         var view = await runs.ActorRef.Ask<ModelRunView>(new GetModelRun(runId), t.Ask, cancel);
-        return view.Admitted == 0
+        return view.Files.Count == 0
             ? Problem(StatusCodes.Status404NotFound, "Unknown run", $"run '{runId}' has admitted no file")
             : Results.Ok(view);
     }

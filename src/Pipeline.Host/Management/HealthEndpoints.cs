@@ -20,7 +20,8 @@ public static class HealthEndpoints
         services.AddHealthChecks()
             .AddCheck("process", () => HealthCheckResult.Healthy("answering"), tags: [Live])
             .AddCheck<ClusterMemberUpCheck>("cluster-member", tags: [Ready])
-            .AddCheck<JournalHealthCheck>("journal", tags: [Ready]);
+            .AddCheck<JournalHealthCheck>("journal", tags: [Ready])
+            .AddCheck<SourcesHealthCheck>("sources", tags: [Ready]);
 
     public static IEndpointRouteBuilder MapPipelineHealthEndpoints(this IEndpointRouteBuilder app)
     {
@@ -55,5 +56,17 @@ public static class HealthEndpoints
                 ? HealthCheckResult.Healthy($"{self.Address} is Up")
                 : HealthCheckResult.Unhealthy($"{self.Address} is {self.Status}"));
         }
+    }
+}
+
+/// <summary>Ready when every configured source runs and every AMQP source holds an open connection.</summary>
+public sealed class SourcesHealthCheck(Pipeline.Host.Ingest.IngestService ingest) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var problems = ingest.NotReady();
+        return Task.FromResult(problems.Count == 0
+            ? HealthCheckResult.Healthy($"{ingest.Sources.Count} sources running")
+            : HealthCheckResult.Unhealthy(string.Join("; ", problems)));
     }
 }
