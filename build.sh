@@ -26,7 +26,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
 APT_PACKAGES=(rabbitmq-server mosquitto mosquitto-clients amqp-tools postgresql libeccodes-tools python3-eccodes
-  python3-xarray python3-zarr python3-cfgrib python3-netcdf4 python3-fsspec python3-jsonschema libaec0 libopenjp2-7 chromium)
+  python3-xarray python3-zarr python3-cfgrib python3-netcdf4 python3-fsspec python3-jsonschema python3-h5py python3-dask libaec0 libopenjp2-7 chromium)
 PY=/usr/bin/python3
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 # No MSBuild or compiler server may outlive the run.
@@ -212,8 +212,8 @@ start_s3rver() {
 }
 
 check_python() {
-  "$PY" -c 'import eccodes, xarray, zarr, cfgrib, netCDF4, fsspec' 2>/dev/null ||
-    die "$PY cannot import eccodes, xarray, zarr, cfgrib, netCDF4 and fsspec"
+  "$PY" -c 'import eccodes, xarray, zarr, cfgrib, netCDF4, fsspec, h5py, jsonschema, dask' 2>/dev/null ||
+    die "$PY cannot import eccodes, xarray, zarr, cfgrib, netCDF4, fsspec, h5py, jsonschema and dask"
   export PIPELINE_TEST_PYTHON="$PY"
   [ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing (Debian package chromium)"
   export PIPELINE_TEST_CHROMIUM=/usr/bin/chromium

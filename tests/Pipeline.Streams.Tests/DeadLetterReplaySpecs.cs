@@ -67,6 +67,13 @@ public sealed class DeadLetterReplaySpecs : Akka.TestKit.Xunit2.TestKit
         }
 
         // The fix: the source runs again with the right filter, and every parked letter is replayed through the broker.
+        // It consumes a fresh queue on the same exchange: an ack of the first run still in flight when it was shut
+        // down makes the broker redeliver that message on the first queue (at least once, by design), which must
+        // not be mistaken for a replayed one.
+        await BrokerFixtures.DeleteQueueAsync(queue);
+        queue = BrokerFixtures.Unique("q_replay");
+        await BrokerFixtures.DeclareAsync(exchange, queue, "v03.#");
+        settings = settings with { Queue = queue };
         var fixedFilter = new AnnouncementFilter([FilterClause.AcceptOn(@".*\.(nc|grib2)$")], acceptUnmatched: false);
         kill = Run(connections, settings, fixedFilter, dead, received);
         try
