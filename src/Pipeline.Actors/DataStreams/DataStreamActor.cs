@@ -71,13 +71,18 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             Timers.StartPeriodicTimer(CounterTimer, RecordCountersTick.Instance, _settings.CounterInterval);
+            DataStreamMetrics.Publish(_state.Status());
             var since = Now - _settings.WakeRunsWithin;
             foreach (var t in _state.Runs.Reverse().TakeWhile(t => t >= since).Take(_settings.MaxRunsToWake))
                 _modelRuns.Tell(new WakeModelRun(new ModelRunId(_id, t)));
         });
 
         Command<AdmitAnnouncements>(Admit);
-        Command<AdmissionTally>(t => _state = _state.Count(t));
+        Command<AdmissionTally>(t =>
+        {
+            _state = _state.Count(t);
+            DataStreamMetrics.Publish(_state.Status());
+        });
         Command<RecordCountersTick>(_ =>
         {
             if (_state.RecordCounters(Now) is { } rec) Persist<IDataStreamEvent>(rec, Applied);
@@ -116,9 +121,16 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
 
     private DateTimeOffset Now => _clock.GetUtcNow();
 
+    protected override void PostStop()
+    {
+        DataStreamMetrics.Withdraw(_id.Value);
+        base.PostStop();
+    }
+
     private void Applied(IDataStreamEvent e)
     {
         _state = _state.Apply(e);
+        DataStreamMetrics.Publish(_state.Status());
         if (e is DataStreamPaused p) _log.Info("DataStream {DatasetId}: paused ({Reason})", _id, p.Reason);
         if (e is DataStreamResumed) _log.Info("DataStream {DatasetId}: resumed", _id);
         if (++_sinceSnapshot < _settings.SnapshotEvery) return;

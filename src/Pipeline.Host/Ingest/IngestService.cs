@@ -8,6 +8,7 @@ using Pipeline.Actors.Catalog;
 using Pipeline.Actors.DataStreams;
 using Pipeline.Actors.ModelRuns;
 using Pipeline.Host.Configuration;
+using Pipeline.Streams;
 using Pipeline.Streams.Amqp;
 using Pipeline.Streams.Announcements;
 using Pipeline.Streams.Fetch;
@@ -54,6 +55,7 @@ public sealed class IngestService(
 
 
     private readonly Dictionary<string, AmqpConnectionProvider> _amqp = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SourceHealth> _health = new(StringComparer.Ordinal);
 
     public IReadOnlyList<SourceStatus> Sources => [.. _sources.Select(s => new SourceStatus(s.Options.Name, s.Options.Type,
         SourceOptions.Redacted(s.Options.Uri), !s.Done.IsCompleted, _errors.GetValueOrDefault(s.Options.Name)))];
@@ -70,6 +72,7 @@ public sealed class IngestService(
             if (_errors.TryGetValue(source.Name, out var error) && error is not null) problems.Add($"source '{source.Name}': {error}");
             else if (_sources.FirstOrDefault(s => s.Options.Name == source.Name) is { Done.IsCompleted: true }) problems.Add($"source '{source.Name}' stopped");
             else if (_amqp.TryGetValue(source.Name, out var amqp) && !amqp.IsConnected) problems.Add($"source '{source.Name}': not connected to {amqp.Endpoint}");
+            else if (_health.TryGetValue(source.Name, out var health) && !health.Connected) problems.Add($"source '{source.Name}': {health.Problem}");
         }
         return problems;
     }
@@ -162,7 +165,8 @@ public sealed class IngestService(
                     Username = user[0].Length > 0 ? Uri.UnescapeDataString(user[0]) : null,
                     Password = user.Length > 1 ? Uri.UnescapeDataString(user[1]) : null,
                 };
-                return MqttSource.Announcements(new MqttSourceSettings(connection, source.Topics, (ushort)Math.Min(source.Prefetch, 65535)), source.Name,
+                var health = _health[source.Name] = new SourceHealth();
+                return MqttSource.Announcements(new MqttSourceSettings(connection, source.Topics, (ushort)Math.Min(source.Prefetch, 65535)) { Health = health }, source.Name,
                     source.Format == "auto" ? null : parser, filter, deadLetters, Counters);
             }
             case "poll":
@@ -191,7 +195,8 @@ public sealed class IngestService(
             {
                 var sqs = new AmazonSQSClient();
                 var client = new AwsSqsClient(sqs, source.Uri);
-                return SqsSource.S3Events(client, new SqsSourceSettings(source.Name, source.Visibility, Math.Clamp(source.Prefetch, 1, 10)), filter,
+                var health = _health[source.Name] = new SourceHealth();
+                return SqsSource.S3Events(client, new SqsSourceSettings(source.Name, source.Visibility, Math.Clamp(source.Prefetch, 1, 10)) { Health = health }, filter,
                     deadLetters, Counters);
             }
             default:

@@ -49,6 +49,9 @@ public sealed record MqttConnectionSettings(string Host, int Port, string Client
 /// <param name="BufferSize">MQTT 5 Receive Maximum: at most this many unacked messages reach us, which is our back-pressure.</param>
 public sealed record MqttSourceSettings(MqttConnectionSettings Connection, IReadOnlyList<string> TopicFilters, ushort BufferSize = 100)
 {
+    /// <summary>Told when the source is subscribed and when it loses the broker (readiness).</summary>
+    public SourceHealth? Health { get; init; }
+
     public void Validate()
     {
         Connection.Validate();

@@ -211,11 +211,13 @@ internal sealed class MqttSourceStage : GraphStage<SourceShape<CommittableMqttMe
             {
                 Log.Warning("MQTT source {Client} at {Host}:{Port}: connecting failed ({Reason}); retrying in {Delay}",
                     _settings.Connection.ClientId, _settings.Connection.Host, _settings.Connection.Port, e.Error.Message, _backoff);
+                _settings.Health?.Down($"connecting to {_settings.Connection.Host}:{_settings.Connection.Port} failed: {e.Error.Message}");
                 ScheduleReconnect();
                 return;
             }
             _connected = true;
             _backoff = _settings.Connection.MinBackoff;
+            _settings.Health?.Up();
             Log.Info("MQTT source {Client} subscribed to {Filters} (epoch {Epoch})", _settings.Connection.ClientId,
                 string.Join(", ", _settings.TopicFilters), _epoch);
             Flush();
@@ -230,6 +232,7 @@ internal sealed class MqttSourceStage : GraphStage<SourceShape<CommittableMqttMe
             Log.Warning("MQTT source {Client}: disconnected ({Reason}); {Unacked} unacked messages come again; reconnecting",
                 _settings.Connection.ClientId, e.Reason, _unresolved);
             _connected = false;
+            _settings.Health?.Down($"disconnected from {_settings.Connection.Host}:{_settings.Connection.Port}: {e.Reason}");
             _epoch++;
             _liveEpoch = _epoch;
             foreach (var r in _batch) r.Done.TrySetResult(false);

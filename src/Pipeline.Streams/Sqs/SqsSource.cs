@@ -49,6 +49,9 @@ public sealed record SqsSourceSettings(string Name, TimeSpan Visibility, int Max
 {
     public TimeSpan Wait { get; init; } = TimeSpan.FromSeconds(20);
     public TimeSpan ErrorBackoff { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Up after each successful receive, down with the error after a failed one (readiness).</summary>
+    public SourceHealth? Health { get; init; }
 }
 
 /// <summary>
@@ -137,10 +140,13 @@ public static class SqsSource
             {
                 try
                 {
-                    return await client.ReceiveAsync(settings.MaxMessages, settings.Wait, settings.Visibility, CancellationToken.None).ConfigureAwait(false);
+                    var batch = await client.ReceiveAsync(settings.MaxMessages, settings.Wait, settings.Visibility, CancellationToken.None).ConfigureAwait(false);
+                    settings.Health?.Up();
+                    return batch;
                 }
                 catch (Exception e) when (e is AmazonSQSException or HttpRequestException or TaskCanceledException)
                 {
+                    settings.Health?.Down($"receiving from {settings.Name} failed: {e.Message}");
                     await Task.Delay(settings.ErrorBackoff).ConfigureAwait(false);
                     return (IReadOnlyList<SqsMessage>)[];
                 }

@@ -139,10 +139,10 @@ public sealed class IngestGraphSpecs : IAsyncLifetime
             """, Path.Combine(prefix, "run.zarr"), Path.Combine(Data, "model", Date, "00", "manifest.json"));
         Assert.Equal(Steps.Length * 5, int.Parse(check.Trim().Split('\n')[^1]));
 
-        // Metrics: files, values, fetched bytes, queue depths and admission outcomes are exported.
+        // Metrics: files, values, fetched bytes, queue depths, admission outcomes and lag per dataset are exported.
         var metrics = await http.GetStringAsync("/metrics");
         foreach (var name in new[] { "pipeline_ingest_files_indexed", "pipeline_ingest_values", "pipeline_ingest_queue_depth", "pipeline_announcements",
-                     "pipeline_fetch_bytes", "pipeline_ingest_latency" })
+                     "pipeline_fetch_bytes", "pipeline_ingest_latency", "pipeline_dataset_lag", "pipeline_dataset_admitted" })
             Assert.Contains(name, metrics);
 
         // The unmatched announcement was parked with its reason.

@@ -94,8 +94,30 @@ public sealed class PollAndDeadLetterSpecs
         Assert.Equal(1, (await reader.GetFromJsonAsync<JsonElement>("/api/deadletters")).GetProperty("total").GetInt32());
     }
 
-    [Fact]
-    public async Task Should_not_be_ready_and_say_why_while_a_configured_broker_is_unreachable()
+    [Theory]
+    [InlineData("amqp", "amqp://guest:secret-password@127.0.0.1:1/", "not connected to amqp://127.0.0.1:1/")]
+    [InlineData("mqtt", "mqtt://guest:secret-password@127.0.0.1:1", "connecting to 127.0.0.1:1 failed")]
+    public async Task Should_not_be_ready_and_say_why_while_a_configured_broker_is_unreachable(string type, string uri, string why)
+    {
+        await using var node = await StartWithSource(type, uri);
+        var ready = await Eventually.HoldsAsync(() => node.Http.GetAsync("/healthz/ready"),
+            r => r.StatusCode == HttpStatusCode.ServiceUnavailable && r.Content.ReadAsStringAsync().Result.Contains(why), what: "not ready, saying why");
+        var body = await ready.Content.ReadAsStringAsync();
+        Assert.Contains("nowhere", body);
+        Assert.DoesNotContain("secret-password", body);
+    }
+
+    [ServiceFact(Service.Mosquitto)]
+    public async Task Should_be_ready_once_a_configured_mqtt_source_is_subscribed()
+    {
+        var (host, port) = TestServices.Mqtt;
+        await using var node = await StartWithSource("mqtt", $"mqtt://{host}:{port}");
+        var ready = await Eventually.HoldsAsync(() => node.Http.GetAsync("/healthz/ready"), r => r.IsSuccessStatusCode,
+            TimeSpan.FromMinutes(2), "ready with the MQTT source subscribed");
+        Assert.DoesNotContain("nowhere", await ready.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<BareNode> StartWithSource(string type, string uri)
     {
         var data = Directory.CreateTempSubdirectory("pipeline-ready-");
         var app = PipelineHost.Build([], overrides: new Dictionary<string, string?>
@@ -108,30 +130,27 @@ public sealed class PollAndDeadLetterSpecs
             ["Pipeline:Datasets:0:PathPatterns:0"] = @"^(?<date>\d{8})/(?<run>\d{2})/x$",
             ["Pipeline:Datasets:0:Completeness:ExpectedCount"] = "1",
             ["Pipeline:Sources:0:Name"] = "nowhere",
-            ["Pipeline:Sources:0:Type"] = "amqp",
-            ["Pipeline:Sources:0:Uri"] = "amqp://guest:secret-password@127.0.0.1:1/",
-            ["Pipeline:Sources:0:Topics:0"] = "v03.#",
+            ["Pipeline:Sources:0:Type"] = type,
+            ["Pipeline:Sources:0:Uri"] = uri,
+            ["Pipeline:Sources:0:Topics:0"] = type == "amqp" ? "v03.#" : "origin/a/wis2/zz-ready/#",
         });
         await app.StartAsync();
-        try
+        var url = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        return new BareNode(app, new HttpClient { BaseAddress = new Uri(url) }, data);
+    }
+
+    private sealed record BareNode(Microsoft.AspNetCore.Builder.WebApplication App, HttpClient Http, DirectoryInfo Data) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
         {
-            var url = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
-            using var http = new HttpClient { BaseAddress = new Uri(url) };
-            var ready = await Eventually.HoldsAsync(() => http.GetAsync("/healthz/ready"), r => r.StatusCode == HttpStatusCode.ServiceUnavailable,
-                what: "not ready");
-            var body = await ready.Content.ReadAsStringAsync();
-            Assert.True(body.Contains("nowhere") && body.Contains("not connected to amqp://127.0.0.1:1/"), body);
-            Assert.DoesNotContain("secret-password", body);
-        }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
+            Http.Dispose();
+            await App.StopAsync();
+            await App.DisposeAsync();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try
             {
-                data.Delete(recursive: true);
+                Data.Delete(recursive: true);
             }
             catch (IOException)
             {
