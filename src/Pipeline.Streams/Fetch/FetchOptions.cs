@@ -175,6 +175,10 @@ public sealed record FetchSettings
 
     public FetchOptions? For(string dataset) => Datasets.TryGetValue(dataset, out var o) ? o : Defaults;
 
+    /// <summary>The limits the fetcher applies to <paramref name="host"/> for <paramref name="dataset"/>: the host's own, else the dataset's.</summary>
+    public HostLimits LimitsFor(string host, string dataset) =>
+        Hosts.TryGetValue(host, out var l) ? l : For(dataset)?.Limits ?? new HostLimits();
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();

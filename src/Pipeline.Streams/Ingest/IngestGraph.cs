@@ -111,9 +111,12 @@ public sealed class IngestGraph
     /// </summary>
     public Task RunAsync(IActorRef modelRuns, IMaterializer materializer, CancellationToken cancellationToken)
     {
-        var files = ChannelSource.FromReader(_work.Reader)
-            .ViaMaterialized(KillSwitches.Single<FileWork>(), Keep.Right)
-            .SelectAsyncUnordered(_settings.FetchParallelism, w => FetchAsync(w, modelRuns, cancellationToken))
+        // Fetch places are shared fairly between hosts: a slow or stalled host keeps at most twice its connection
+        // limit in flight, never every place (see FairDispatch).
+        var fetched = FairDispatch.Run(_work.Reader, HostOf, w => 2 * _fetcher.Settings.LimitsFor(HostOf(w), w.RunId.Dataset.Value).MaxConnections,
+            _settings.FetchParallelism, FairBuffer, w => FetchAsync(w, modelRuns, cancellationToken), cancellationToken);
+        var files = ChannelSource.FromReader(fetched)
+            .ViaMaterialized(KillSwitches.Single<(FileWork Work, string? Path)>(), Keep.Right)
             .Where(x => x.Path is not null)
             .SelectAsyncUnordered(_settings.DecodeParallelism, x => ProcessAsync(x.Work, x.Path!, modelRuns, cancellationToken))
             .ToMaterialized(Sink.Ignore<NotUsed>(), Keep.Both)
@@ -130,6 +133,11 @@ public sealed class IngestGraph
         });
         return Task.WhenAll(files.Item2, runs.Item2);
     }
+
+    /// <summary>Admitted files read ahead of the fetch places, sorted by host; a bound on memory, not on throughput.</summary>
+    private const int FairBuffer = 4096;
+
+    private static string HostOf(FileWork work) => work.Announcement.Location is { IsAbsoluteUri: true } u ? u.Host : "";
 
     private async Task<(FileWork Work, string? Path)> FetchAsync(FileWork work, IActorRef modelRuns, CancellationToken ct)
     {
