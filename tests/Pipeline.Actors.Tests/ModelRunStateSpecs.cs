@@ -76,6 +76,41 @@ public sealed class ModelRunStateSpecs
         Assert.Equal(1, s.CompletionDue(rules, T0)!.Generation);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Should_complete_listing_failures_when_every_expected_file_is_terminal_unless_told_to_wait_for_all_indexed(bool withFailures)
+    {
+        foreach (var completeness in new[]
+                 {
+                     new CompletenessOptions { ExpectedCount = 2, CompleteWithFailures = withFailures },
+                     new CompletenessOptions { ExpectedFiles = ["A/000", "B/000"], CompleteWithFailures = withFailures },
+                 })
+        {
+            var rules = Rules(completeness);
+            var s = Fold(ModelRunState.Empty(Run), Admit(Request("A", 0), Request("B", 0)), rules, T0, out _);
+            var (a, b) = (s.Files.Values.Single(f => f.Key == "A/000").Id, s.Files.Values.Single(f => f.Key == "B/000").Id);
+            s = Fold(s, new ReportFileIndexed(Run, a, 1), rules, T0, out _);
+            Assert.Null(s.CompletionDue(rules, T0)); // B still in flight
+            s = Fold(s, new ReportFileFailed(Run, b, "corrupt: GRIB is truncated", false), rules, T0, out _);
+
+            var done = s.CompletionDue(rules, T0);
+            if (!withFailures)
+            {
+                Assert.Null(done);
+                continue;
+            }
+
+            Assert.EndsWith("-with-failures (1 failed)", done!.Reason);
+            s = s.Apply(done);
+            // A fixed copy of B (a new checksum) opens generation 1, which completes normally once it is indexed.
+            s = Fold(s, Admit(Request("B", 0, "fixed")), rules, T0, out _);
+            Assert.Equal(1, s.Generation);
+            s = Fold(s, new ReportFileIndexed(Run, s.Files.Values.Single(f => f.Key == "B/000").Id, 1), rules, T0, out _);
+            Assert.DoesNotContain("failures", s.CompletionDue(rules, T0)!.Reason);
+        }
+    }
+
     [Fact]
     public void Should_wait_for_the_quiet_period_from_the_last_admission_when_that_is_the_rule()
     {

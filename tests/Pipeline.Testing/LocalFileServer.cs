@@ -20,6 +20,8 @@ public sealed class LocalFileServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, bool> _held = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (int Status, string Body)> _overrides = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _requests = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _stalled = new(StringComparer.Ordinal);
+    private int _stalledNow;
 
     private LocalFileServer(WebApplication app, string root, Uri baseUrl)
     {
@@ -40,9 +42,29 @@ public sealed class LocalFileServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         LocalFileServer? self = null;
-        app.MapMethods("/{**path}", ["GET", "HEAD"], (string path, HttpContext context) =>
+        app.MapMethods("/{**path}", ["GET", "HEAD"], async (string path, HttpContext context) =>
         {
             self!._requests.AddOrUpdate(path, 1, (_, n) => n + 1);
+            if (self._stalled.TryGetValue(path, out var stall))
+            {
+                var now = Interlocked.Increment(ref self._stalledNow);
+                lock (self._stalled)
+                {
+                    self.StalledPeak = Math.Max(self.StalledPeak, now);
+                }
+                try
+                {
+                    await stall.Task.WaitAsync(context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return Results.StatusCode(499);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref self._stalledNow);
+                }
+            }
             if (self._overrides.TryGetValue(path, out var o)) return Results.Text(o.Body, "text/html", statusCode: o.Status);
             if (self._held.ContainsKey(path)) return Results.NotFound();
             var full = Path.GetFullPath(Path.Combine(root, path));
@@ -69,6 +91,18 @@ public sealed class LocalFileServer : IAsyncDisposable
     public void Serve(string relPath, int status, string body) => _overrides[relPath] = (status, body);
 
     public int Requests(string relPath) => _requests.GetValueOrDefault(relPath);
+
+    /// <summary>Accept requests for <paramref name="relPath"/> and answer nothing until <see cref="Release"/>: a stalled host.</summary>
+    public void Stall(string relPath) => _stalled.TryAdd(relPath, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>The most requests held by <see cref="Stall"/> at the same time.</summary>
+    public int StalledPeak { get; private set; }
+
+    /// <summary>Answer the stalled requests for <paramref name="relPath"/> (and every later one) normally.</summary>
+    public void Release(string relPath)
+    {
+        if (_stalled.TryRemove(relPath, out var stall)) stall.TrySetResult();
+    }
 
     public async ValueTask DisposeAsync()
     {

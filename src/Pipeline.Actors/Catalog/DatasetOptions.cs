@@ -43,6 +43,14 @@ public sealed record CompletenessOptions
     public int? ExpectedCount { get; init; }
 
     public TimeSpan? QuietPeriod { get; init; }
+
+    /// <summary>
+    /// True (the default): the run also completes when every expected file is there and terminal but some failed for
+    /// good (corrupt, or never published within the attempts); it is finalized with its failures listed in the
+    /// manifest, so one bad file never holds back the rest. A fixed copy announced later (a new checksum) opens a new
+    /// generation and the run is finalized again. False: only indexed files count (or the quiet period).
+    /// </summary>
+    public bool CompleteWithFailures { get; init; } = true;
 }
 
 /// <summary>Fetch limits and deadlines. The ModelRun uses the retry settings; the rest is passed on untouched.</summary>

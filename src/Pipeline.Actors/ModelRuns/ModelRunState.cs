@@ -162,10 +162,15 @@ public sealed record ModelRunState(
         }
 
         var c = rules.Completeness;
+        var failed = Files.Count - indexed; // every file is terminal here
         if (rules.ExpectedKeys.Count > 0 &&
             rules.ExpectedKeys.All(k => Files.Values.Any(f => f.Status == FileStatus.Indexed && f.Key == k)))
             return new RunCompleted(Generation, "expected-files", now);
+        if (rules.ExpectedKeys.Count > 0 && c.CompleteWithFailures && rules.ExpectedKeys.All(k => Files.Values.Any(f => f.Key == k)))
+            return new RunCompleted(Generation, $"expected-files-with-failures ({failed} failed)", now);
         if (c.ExpectedCount is { } n && indexed >= n) return new RunCompleted(Generation, "expected-count", now);
+        if (c.ExpectedCount is { } m && c.CompleteWithFailures && Files.Count >= m)
+            return new RunCompleted(Generation, $"expected-count-with-failures ({failed} failed)", now);
         if (c.QuietPeriod is { } q && LastAdmittedAt is { } last && now - last >= q) return new RunCompleted(Generation, "quiet-period", now);
         if (CompletedGeneration is not null) return new RunCompleted(Generation, "refreshed", now);
         return null;

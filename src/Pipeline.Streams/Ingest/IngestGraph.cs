@@ -112,8 +112,10 @@ public sealed class IngestGraph
     public Task RunAsync(IActorRef modelRuns, IMaterializer materializer, CancellationToken cancellationToken)
     {
         // Fetch places are shared fairly between hosts: a slow or stalled host keeps at most twice its connection
-        // limit in flight, never every place (see FairDispatch).
-        var fetched = FairDispatch.Run(_work.Reader, HostOf, w => 2 * _fetcher.Settings.LimitsFor(HostOf(w), w.RunId.Dataset.Value).MaxConnections,
+        // limit and at most half of all places in flight, never every place (see FairDispatch).
+        var perHostCap = Math.Max(1, _settings.FetchParallelism / 2);
+        var fetched = FairDispatch.Run(_work.Reader, w => HostOf(w, authority: true),
+            w => Math.Min(perHostCap, 2 * _fetcher.Settings.LimitsFor(HostOf(w, authority: false), w.RunId.Dataset.Value).MaxConnections),
             _settings.FetchParallelism, FairBuffer, w => FetchAsync(w, modelRuns, cancellationToken), cancellationToken);
         var files = ChannelSource.FromReader(fetched)
             .ViaMaterialized(KillSwitches.Single<(FileWork Work, string? Path)>(), Keep.Right)
@@ -137,7 +139,8 @@ public sealed class IngestGraph
     /// <summary>Admitted files read ahead of the fetch places, sorted by host; a bound on memory, not on throughput.</summary>
     private const int FairBuffer = 4096;
 
-    private static string HostOf(FileWork work) => work.Announcement.Location is { IsAbsoluteUri: true } u ? u.Host : "";
+    private static string HostOf(FileWork work, bool authority) =>
+        work.Announcement.Location is { IsAbsoluteUri: true } u ? authority ? u.Authority : u.Host : "";
 
     private async Task<(FileWork Work, string? Path)> FetchAsync(FileWork work, IActorRef modelRuns, CancellationToken ct)
     {
