@@ -297,7 +297,7 @@ case "$cmd" in
       run_tests "$results/main" "Category!=BrokerRestart" PipelineCluster.sln
       status=$?
       log "running the broker-restart tests on their own"
-      run_tests "$results/restart" "Category=BrokerRestart" tests/Pipeline.Streams.Tests
+      run_tests "$results/restart" "Category=BrokerRestart" PipelineCluster.sln
       restart_status=$?
       [ "$status" = 0 ] && status=$restart_status
     fi
