@@ -17,7 +17,8 @@ namespace Pipeline.Benchmarks;
 /// <summary>
 /// Broker throughput against real servers (a console mode, not BenchmarkDotNet: a broker run is seconds long
 /// and stateful). Usage, with the harness's services running:
-/// <c>dotnet run -c Release --project tests/Pipeline.Benchmarks -- broker [amqp|mqtt|all] [messages]</c>.
+/// <c>dotnet run -c Release --project tests/Pipeline.Benchmarks -- broker [amqp|mqtt|all] [messages] [rounds]</c>.
+/// Rounds alternate which side goes first; the last lines give the median ratio over the rounds.
 /// Reads PIPELINE_TEST_AMQP_URI and PIPELINE_TEST_MQTT.
 /// </summary>
 internal static class BrokerThroughput
@@ -26,34 +27,57 @@ internal static class BrokerThroughput
     {
         var what = args.Length > 0 ? args[0] : "all";
         var n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000;
+        var rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2;
         using var system = ActorSystem.Create("bench", "akka.loglevel = WARNING");
         var mat = system.Materializer();
         if (what is "amqp" or "all")
         {
             var uri = new Uri(Environment.GetEnvironmentVariable("PIPELINE_TEST_AMQP_URI") ?? "amqp://guest:guest@127.0.0.1:5672/");
-            for (var round = 0; round < 2; round++)
+            var ratios = new List<double>();
+            for (var round = 0; round < rounds; round++)
             {
-                var (raw, rawCost) = await AmqpRawAsync(uri, n);
-                var (ours, ourCost) = await AmqpOursAsync(uri, n, mat);
+                double raw, ours;
+                string rawCost, ourCost;
+                if (round % 2 == 0)
+                {
+                    (raw, rawCost) = await AmqpRawAsync(uri, n);
+                    (ours, ourCost) = await AmqpOursAsync(uri, n, mat);
+                }
+                else
+                {
+                    (ours, ourCost) = await AmqpOursAsync(uri, n, mat);
+                    (raw, rawCost) = await AmqpRawAsync(uri, n);
+                }
+                ratios.Add(ours / raw);
                 Console.WriteLine($"AMQP consume+ack, {n} msgs, prefetch 1000: raw RabbitMQ.Client {raw:F0} msg/s, AmqpSource {ours:F0} msg/s, ratio {ours / raw:P0}");
                 // On a shared, loaded machine wall-clock rates swing with the neighbours; the CPU this process spent
                 // per message while consuming and the bytes it allocated are steadier.
                 Console.WriteLine($"  cost per message: raw {rawCost}, AmqpSource {ourCost}");
             }
+            Console.WriteLine($"AMQP median ratio over {rounds} rounds: {Median(ratios):P0} (min {ratios.Min():P0}, max {ratios.Max():P0})");
         }
         if (what is "mqtt" or "all")
         {
             var hp = (Environment.GetEnvironmentVariable("PIPELINE_TEST_MQTT") ?? "127.0.0.1:1883").Split(':');
             var conn = new MqttConnectionSettings(hp[0], int.Parse(hp[1], System.Globalization.CultureInfo.InvariantCulture), "bench-" + Guid.NewGuid().ToString("N")[..8]);
             var mqttN = Math.Min(n, 50_000);
-            for (var round = 0; round < 2; round++)
+            var ratios = new List<double>();
+            for (var round = 0; round < rounds; round++)
             {
                 var raw = await MqttRawAsync(conn with { ClientId = conn.ClientId + "r" + round }, mqttN);
                 var ours = await MqttOursAsync(conn with { ClientId = conn.ClientId + "o" + round }, mqttN, mat);
+                ratios.Add(ours / raw);
                 Console.WriteLine($"MQTT QoS1 publish, {mqttN} WNM, 1000 in flight: raw MQTTnet {raw:F0} msg/s, Wis2Sink {ours:F0} msg/s, ratio {ours / raw:P0}");
             }
+            Console.WriteLine($"MQTT median ratio over {rounds} rounds: {Median(ratios):P0} (min {ratios.Min():P0}, max {ratios.Max():P0})");
         }
         await system.Terminate();
+    }
+
+    private static double Median(List<double> xs)
+    {
+        var s = xs.Order().ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
     }
 
     /// <summary>This process's CPU time and allocated bytes from construction to <see cref="PerMessage"/>.</summary>
