@@ -65,7 +65,7 @@ public static class PackageBuilder
         long cells = 0, inside = 0;
         int fields;
         if (request.Format == PackageFormat.Zarr)
-            (fields, cells, inside) = await WriteZarrAsync(request, selected, recording, warnings, progress, cancellationToken).ConfigureAwait(false);
+            (fields, cells, inside) = await WriteZarrAsync(request, selected, new SubStore(recording, "data.zarr"), warnings, progress, cancellationToken).ConfigureAwait(false);
         else
             fields = await WriteGribAsync(selected, inputs, recording, warnings, progress, cancellationToken).ConfigureAwait(false);
 

@@ -14,6 +14,9 @@ namespace Pipeline.Host.Management;
 /// </summary>
 public static class PackagingEndpoints
 {
+    /// <summary>Web defaults (camelCase) with statuses as names.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+
     public sealed record JobsView(IReadOnlyList<PackageJobView> Jobs);
 
     public sealed record BoundaryView(BoundarySummary Summary, JsonElement Geometry);
@@ -63,7 +66,7 @@ public static class PackagingEndpoints
                 PackageJobRequest? body;
                 try
                 {
-                    body = await JsonSerializer.DeserializeAsync<PackageJobRequest>(http.Body, JsonSerializerOptions.Web, cancel);
+                    body = await JsonSerializer.DeserializeAsync<PackageJobRequest>(http.Body, Json, cancel);
                 }
                 catch (JsonException e)
                 {
@@ -73,7 +76,7 @@ public static class PackagingEndpoints
                 try
                 {
                     var view = await service.SubmitAsync(body, "api", cancel);
-                    return Results.Json(view, JsonSerializerOptions.Web, statusCode: view.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+                    return Results.Json(view, Json, statusCode: view.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
                 }
                 catch (JobRequestException e)
                 {
@@ -98,7 +101,7 @@ public static class PackagingEndpoints
                 }
                 var index = await registry.ActorRef.Ask<PackageJobIndex>(new ListPackageJobs(limit ?? 100), t.Ask, cancel);
                 var views = await Task.WhenAll(index.Jobs.Select(j => jobs.ActorRef.Ask<PackageJobView>(new GetPackageJob(j.JobId), t.Ask, cancel)));
-                return Results.Json(new JobsView([.. views.Where(v => v.Status != PackageJobStatus.Unknown && (wanted is null || v.Status == wanted))]), JsonSerializerOptions.Web);
+                return Results.Json(new JobsView([.. views.Where(v => v.Status != PackageJobStatus.Unknown && (wanted is null || v.Status == wanted))]), Json);
             })
             .RequireReadAccess().WithSummary("Packaging jobs, newest first; ?status=queued|running|succeeded|failed|cancelled");
 
@@ -108,7 +111,7 @@ public static class PackagingEndpoints
                 var view = await jobs.ActorRef.Ask<PackageJobView>(new GetPackageJob(id), t.Ask, cancel);
                 return view.Status == PackageJobStatus.Unknown
                     ? Problem(StatusCodes.Status404NotFound, "Unknown job", $"no job '{id}' was submitted")
-                    : Results.Json(view, JsonSerializerOptions.Web);
+                    : Results.Json(view, Json);
             })
             .RequireReadAccess().WithSummary("One job: status, per-step progress, packages (store keys; /store/... links on a local store)");
 
@@ -120,7 +123,7 @@ public static class PackagingEndpoints
                 if (current.Status is not (PackageJobStatus.Queued or PackageJobStatus.Running))
                     return Problem(StatusCodes.Status409Conflict, "Job finished", $"job '{id}' is already {current.Status.ToString().ToLowerInvariant()}");
                 var view = await jobs.ActorRef.Ask<PackageJobView>(new CancelPackageJob(id, reason ?? "cancelled by an operator"), t.Ask, cancel);
-                return Results.Json(view, JsonSerializerOptions.Web);
+                return Results.Json(view, Json);
             })
             .RequireWriteToken().WithSummary("Cancel a queued or running job");
 

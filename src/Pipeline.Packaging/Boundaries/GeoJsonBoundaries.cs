@@ -116,6 +116,14 @@ public static partial class GeoJsonBoundaries
         if (rings.Count == 0) throw new BoundaryException($"{where}: empty, no ring");
         var polygon = new BoundaryPolygon(rings[0], rings.Skip(1).ToList());
         SelfIntersection.Check(polygon, where);
+        r = 0;
+        foreach (var ring in polygon.Rings)
+        {
+            var area = 0.0;
+            for (var k = 0; k < ring.Count - 1; k++) area += ring.Lon[k] * ring.Lat[k + 1] - ring.Lon[k + 1] * ring.Lat[k];
+            if (Math.Abs(area) < 1e-12) throw new BoundaryException($"{where} ring {r}: no area (its positions are collinear or repeated)");
+            r++;
+        }
         return polygon;
     }
 
@@ -142,9 +150,6 @@ public static partial class GeoJsonBoundaries
         }
         if (lon[0] != lon[^1] || lat[0] != lat[^1])
             throw new BoundaryException(string.Create(CultureInfo.InvariantCulture, $"{where}: not closed: the first position ({lon[0]}, {lat[0]}) differs from the last ({lon[^1]}, {lat[^1]})"));
-        var area = 0.0;
-        for (var k = 0; k < n - 1; k++) area += lon[k] * lat[k + 1] - lon[k + 1] * lat[k];
-        if (Math.Abs(area) < 1e-12) throw new BoundaryException($"{where}: no area (its positions are collinear or repeated)");
         return new Ring(lon, lat);
     }
 
