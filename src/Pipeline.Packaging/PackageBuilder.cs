@@ -37,14 +37,21 @@ public static class PackageBuilder
             throw new PackagingException("a GRIB2 package copies the original messages and cannot be clipped: ask for zarr, or clip=false");
         if (request.Clip && request.Boundary is null) throw new PackagingException("clipping needs a boundary");
 
-        // Read: every field of every input (the inventory).
-        var records = new List<GribFieldRecord>();
+        // Read the inventory of every input and keep only the selected fields (a file with none is let go at once).
+        var selected = new List<GribFieldRecord>();
+        var available = new SortedSet<string>(StringComparer.Ordinal);
+        var total = 0;
         for (var i = 0; i < inputs.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                records.AddRange(GribFieldRecord.ReadFile(inputs[i].Path));
+                foreach (var r in GribFieldRecord.ReadFile(inputs[i].Path))
+                {
+                    total++;
+                    if (request.Selection.Selects(r)) selected.Add(r);
+                    else if (available.Count < 40) available.Add($"{r.Entry.ShortName}@{r.TypeOfLevel}:{r.Level.ToString(CultureInfo.InvariantCulture)}");
+                }
             }
             catch (Pipeline.Grib2.GribFormatException e)
             {
@@ -53,12 +60,10 @@ public static class PackageBuilder
             progress?.Report(new PackageProgress("read", i + 1, inputs.Count, inputs[i].Source.AbsoluteUri));
         }
 
-        // Select.
-        var selected = records.Where(request.Selection.Selects).ToList();
-        progress?.Report(new PackageProgress("select", selected.Count, records.Count));
+        progress?.Report(new PackageProgress("select", selected.Count, total));
         if (selected.Count == 0)
             throw new PackagingException($"no field of dataset '{request.Dataset}' run {request.Run} matches the selection; it has " +
-                                         string.Join(", ", records.Select(r => $"{r.Entry.ShortName}@{r.TypeOfLevel}:{r.Level.ToString(CultureInfo.InvariantCulture)}").Distinct().Take(20)));
+                                         string.Join(", ", available.Take(20)));
 
         var recording = new RecordingStore(new SubStore(store, prefix));
         var warnings = new List<string>();

@@ -12,7 +12,7 @@ namespace Pipeline.Benchmarks;
 /// <summary>
 /// Packages per minute for a set of boundaries over one run (issue 11):
 /// <c>dotnet run -c Release --project tests/Pipeline.Benchmarks -- packaging [BOUNDARIES=20] [--resolution 0.5] [--parallel N] [--variables 2t,t]</c>.
-/// Generates a global demo run (9 steps, 13 fields each), then N star-shaped boundaries (64 vertices, 3 to 12 degrees across,
+/// Generates a global demo run (9 steps, 11 fields each), then N star-shaped boundaries (64 vertices, 3 to 12 degrees across,
 /// spread over the globe, some across the 0 meridian), and builds one clipped and masked Zarr package per boundary
 /// with the same code the node's runner uses (read the original GRIB2, select, clip, write, datapackage.json, provenance).
 /// </summary>
