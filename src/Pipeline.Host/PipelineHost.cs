@@ -77,7 +77,7 @@ public static class PipelineHost
             .AddPackageJobActors());
         // After the actor system's hosted service, so the graph starts once the regions exist.
         builder.Services.AddPipelineIngest(settings, catalog);
-        builder.Services.AddPipelinePackaging(PackagingHosting.Options(builder.Configuration), settings);
+        builder.Services.AddPipelinePackaging(PackagingHosting.Options(builder.Configuration, settings), settings);
 
         var app = builder.Build();
         app.MapPipelineHealthEndpoints();

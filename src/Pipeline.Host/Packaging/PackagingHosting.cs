@@ -12,11 +12,25 @@ namespace Pipeline.Host.Packaging;
 public static class PackagingHosting
 {
     /// <summary>Binds and validates <c>Pipeline:Packaging</c>; a bad value stops the node at start naming the key.</summary>
-    public static PackagingOptions Options(IConfiguration configuration)
+    public static PackagingOptions Options(IConfiguration configuration, PipelineSettings? settings = null)
     {
         var options = new PackagingOptions();
         configuration.GetSection(PackagingOptions.Section).Bind(options);
-        var errors = options.Errors();
+        var errors = options.Errors().ToList();
+        for (var d = 0; d < (settings?.Datasets.Count ?? 0); d++)
+        {
+            var packages = settings!.Datasets[d].Packages;
+            for (var i = 0; i < packages.Count; i++)
+            {
+                var key = $"Pipeline:Datasets:{d}:Packages:{i}";
+                var p = packages[i];
+                if (p.Format is not ("zarr" or "grib2")) errors.Add($"{key}:Format must be zarr or grib2 (got '{p.Format}')");
+                if (p.Clip && p.Format == "grib2") errors.Add($"{key}:Clip must be false for a grib2 package (the original messages are copied)");
+                if (p.Clip && string.IsNullOrWhiteSpace(p.Boundary)) errors.Add($"{key}:Boundary is required to clip (or set Clip false)");
+                var selection = new Pipeline.Packaging.Processing.FieldSelection(p.Variables, p.Levels, p.Match, p.FromStep, p.ToStep);
+                errors.AddRange(selection.Errors().Select(e => $"{key}: {e}"));
+            }
+        }
         if (errors.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(PackagingOptions.Section, typeof(PackagingOptions), errors);
         return options;
     }

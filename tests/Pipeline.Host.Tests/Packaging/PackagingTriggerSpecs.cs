@@ -9,6 +9,22 @@ namespace Pipeline.Host.Tests.Packaging;
 /// <summary>Packages configured on a dataset (<c>Pipeline:Datasets:N:Packages</c>) are built when a run is finalized, once per generation.</summary>
 public sealed class PackagingTriggerSpecs
 {
+    [Fact]
+    public void Should_stop_the_node_at_start_naming_the_key_when_a_configured_package_is_invalid()
+    {
+        var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => PipelineHost.Build([], overrides: new Dictionary<string, string?>
+        {
+            ["Pipeline:Datasets:0:Id"] = "pkg.bad",
+            ["Pipeline:Datasets:0:PathPatterns:0"] = @"^(?<date>\d{8})/(?<run>\d{2})/x\.grib2$",
+            ["Pipeline:Datasets:0:Completeness:ExpectedCount"] = "1",
+            ["Pipeline:Datasets:0:Packages:0:Format"] = "netcdf",
+            ["Pipeline:Packaging:Parallelism"] = "0",
+        }));
+        Assert.Contains("Pipeline:Datasets:0:Packages:0:Format must be zarr or grib2", e.Message);
+        Assert.Contains("Pipeline:Datasets:0:Packages:0:Boundary is required", e.Message);
+        Assert.Contains("Pipeline:Packaging:Parallelism must be 1..64", e.Message);
+    }
+
     [ServiceFact(Service.Python)]
     public async Task Should_build_the_configured_package_when_a_run_of_the_dataset_is_finalized()
     {
