@@ -64,6 +64,25 @@ public sealed class PackagingApiSpecs(PackagingNodeFixture fixture) : IClassFixt
             Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes)), r["hash"]!.GetValue<string>());
             Assert.Matches("^[-a-z0-9._/]+$", r["name"]!.GetValue<string>());
         }
+        // The Data Package (v1) schema's rules for what we write, checked by python3-jsonschema.
+        Assert.Equal("ok", PythonScript.Run("""
+            import json, sys, jsonschema
+            name = {"type": "string", "pattern": "^([-a-z0-9._/])+$"}
+            schema = {
+              "type": "object", "required": ["resources"],
+              "properties": {
+                "name": name, "id": {"type": "string"}, "profile": {"type": "string"}, "created": {"type": "string", "format": "date-time"},
+                "licenses": {"type": "array", "minItems": 1, "items": {"type": "object", "anyOf": [{"required": ["name"]}, {"required": ["path"]}],
+                  "properties": {"name": {"type": "string", "pattern": "^([-a-zA-Z0-9._])+$"}, "path": {"type": "string"}, "title": {"type": "string"}}}},
+                "sources": {"type": "array", "items": {"type": "object", "required": ["title"], "properties": {"title": {"type": "string"}, "path": {"type": "string"}}}},
+                "resources": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["name", "path"], "properties": {
+                  "name": name, "path": {"type": "string"}, "bytes": {"type": "integer"}, "mediatype": {"type": "string", "pattern": "^(.+)/(.+)$"},
+                  "hash": {"type": "string", "pattern": "^([^:]+:[a-fA-F0-9]+|[a-fA-F0-9]{32}|)$"}}}}}}
+            package = json.load(open(sys.argv[1]))
+            jsonschema.validate(package, schema, format_checker=jsonschema.FormatChecker())
+            assert len({r["name"] for r in package["resources"]}) == len(package["resources"]), "resource names are unique"
+            print("ok")
+            """, [Path.Combine(root, "datapackage.json")]).Trim());
         var provenance = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(root, "provenance.json")))!;
         Assert.Equal(4, provenance["inputs"]!.AsArray().Count);
         Assert.All(provenance["inputs"]!.AsArray(), i => Assert.Equal(64, i!["sha256"]!.GetValue<string>().Length));
