@@ -36,6 +36,8 @@ public static class CtlCommand
         root.Subcommands.Add(DomainCommands.Announce(env));
         root.Subcommands.Add(DomainCommands.Watch(env));
         root.Subcommands.Add(DeadLetterCommands.Build(env));
+        root.Subcommands.Add(PackagingCommands.Boundaries(env));
+        root.Subcommands.Add(PackagingCommands.Jobs(env));
         return root;
     }
 }

@@ -50,6 +50,10 @@ public sealed class ManagementClient : IDisposable
     public Task<JsonElement> PostAsync(string path, object? body, CancellationToken cancel) =>
         SendAsync(HttpMethod.Post, path, body is null ? null : new StringContent(JsonSerializer.Serialize(body, JsonSerializerOptions.Web), Encoding.UTF8, "application/json"), cancel);
 
+    /// <summary>Posts a text body as is (GeoJSON for boundaries).</summary>
+    public Task<JsonElement> PostTextAsync(string path, string text, string mediaType, CancellationToken cancel) =>
+        SendAsync(HttpMethod.Post, path, new StringContent(text, Encoding.UTF8, mediaType), cancel);
+
     private async Task<JsonElement> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancel)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };

@@ -14,6 +14,8 @@ using Pipeline.Streams.Ingest;
 using Pipeline.Host.Configuration;
 using Pipeline.Host.Ingest;
 using Pipeline.Host.Management;
+using Pipeline.Host.Packaging;
+using Pipeline.Actors.Jobs;
 using Scalar.AspNetCore;
 
 namespace Pipeline.Host;
@@ -71,9 +73,11 @@ public static class PipelineHost
             .AddPipelineSerialization()
             .AddPipelinePersistence(settings.Persistence)
             .AddModelRunActor(catalog)
-            .AddDataStreamActor(catalog));
+            .AddDataStreamActor(catalog)
+            .AddPackageJobActors());
         // After the actor system's hosted service, so the graph starts once the regions exist.
         builder.Services.AddPipelineIngest(settings, catalog);
+        builder.Services.AddPipelinePackaging(PackagingHosting.Options(builder.Configuration, settings), settings);
 
         var app = builder.Build();
         app.MapPipelineHealthEndpoints();
@@ -82,6 +86,7 @@ public static class PipelineHost
         app.MapStatusPage();
         app.MapStoreEndpoints(settings.Ingest);
         app.MapDeadLetterEndpoints();
+        app.MapPackagingEndpoints();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs", options => options.WithTitle("PipelineCluster management API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         app.MapPrometheusScrapingEndpoint("/metrics");

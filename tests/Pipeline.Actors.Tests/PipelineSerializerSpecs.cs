@@ -69,7 +69,7 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             counters,
             stream,
         ];
-        return all.Select(o => new[] { o });
+        return all.Concat(PackageJobSamples.All(T)).Select(o => new[] { o });
     }
 
     [Theory]
@@ -84,7 +84,7 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
 
         Assert.IsType(message.GetType(), back);
         Assert.Equal(Encoding.UTF8.GetString(bytes), Encoding.UTF8.GetString(serializer.ToBinary(back)));
-        if (message is not (IReadOnlyCollection<object> or ModelRunState or DataStreamState or ModelRunView) && !HasCollections(message))
+        if (message is not (IReadOnlyCollection<object> or ModelRunState or DataStreamState or ModelRunView or Pipeline.Actors.Jobs.PackageJobState or Pipeline.Actors.Jobs.PackagingRegistryState or Pipeline.Actors.Jobs.PackageJobView or Pipeline.Actors.Jobs.SubmitPackageJob or Pipeline.Actors.Jobs.PackageJobSubmitted) && !HasCollections(message))
             Assert.Equal(message, back);
     }
 

@@ -29,6 +29,9 @@ public sealed record DatasetOptions
     public FetchOptions Fetch { get; init; } = new();
 
     public OutputOptions Outputs { get; init; } = new();
+
+    /// <summary>Packages rebuilt each time a run of this dataset is finalized (see <see cref="Jobs.DatasetPackageOptions"/>).</summary>
+    public List<Jobs.DatasetPackageOptions> Packages { get; init; } = [];
 }
 
 /// <summary>

@@ -145,6 +145,10 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
                 }
 
                 break;
+            case RunFinalized f:
+                // Local notice for features that react to finalized runs (packages rebuilt on ingest).
+                Context.System.EventStream.Publish(new Jobs.RunFinalizedNotice(_runId, f.Generation));
+                break;
             case RunCompleted c:
                 _log.Info("ModelRun {ModelRunId}: complete (generation {Generation}, {Reason})", _runId, c.Generation, c.Reason);
                 Timers.Cancel(QuietTimer);

@@ -7,6 +7,7 @@ using Akka.Hosting;
 using Akka.Serialization;
 using Pipeline.Actors.Contracts;
 using Pipeline.Actors.DataStreams;
+using Pipeline.Actors.Jobs;
 using Pipeline.Actors.ModelRuns;
 
 namespace Pipeline.Actors.Serialization;
@@ -66,6 +67,38 @@ public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(DataStreamState)] = "DSS1",
         [typeof(GetDataStreamRuns)] = "DSQ3",
         [typeof(DataStreamRuns)] = "DSQ4",
+        // PackageJob commands, replies, events, snapshot (PJ*) and the packaging registry (PR*)
+        [typeof(SubmitPackageJob)] = "PJC1",
+        [typeof(GetPackageJob)] = "PJC2",
+        [typeof(CancelPackageJob)] = "PJC3",
+        [typeof(WakePackageJob)] = "PJC4",
+        [typeof(ReportPackageJobProgress)] = "PJC5",
+        [typeof(ReportPackageJobSucceeded)] = "PJC6",
+        [typeof(ReportPackageJobFailed)] = "PJC7",
+        [typeof(PackageJobAck)] = "PJR1",
+        [typeof(PackageJobView)] = "PJR2",
+        [typeof(PackageJobSubmitted)] = "PJE1",
+        [typeof(PackageJobAttemptStarted)] = "PJE2",
+        [typeof(PackageJobProgressed)] = "PJE3",
+        [typeof(PackageJobSucceeded)] = "PJE4",
+        [typeof(PackageJobFailed)] = "PJE5",
+        [typeof(PackageJobCancelled)] = "PJE6",
+        [typeof(PackageJobState)] = "PJS1",
+        [typeof(DefineBoundaries)] = "PRC1",
+        [typeof(GetBoundaries)] = "PRC2",
+        [typeof(GetBoundary)] = "PRC3",
+        [typeof(RegisterPackageJob)] = "PRC4",
+        [typeof(SettlePackageJob)] = "PRC5",
+        [typeof(ListPackageJobs)] = "PRC6",
+        [typeof(WakePackagingRegistry)] = "PRC7",
+        [typeof(BoundariesDefined)] = "PRR1",
+        [typeof(BoundaryList)] = "PRR2",
+        [typeof(BoundaryFound)] = "PRR3",
+        [typeof(PackageJobIndex)] = "PRR4",
+        [typeof(BoundaryDefined)] = "PRE1",
+        [typeof(PackageJobRegistered)] = "PRE2",
+        [typeof(PackageJobSettled)] = "PRE3",
+        [typeof(PackagingRegistryState)] = "PRS1",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> Types =
