@@ -91,6 +91,9 @@ public sealed class PrefixedStore(IObjectStore inner, string prefix) : IObjectSt
     }
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => Inner.DeleteAsync(K(key), cancellationToken);
+
+    public Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default) =>
+        Inner.CopyAsync(K(source), K(destination), cancellationToken);
 }
 
 /// <summary>

@@ -231,4 +231,7 @@ internal sealed class CountingStore(IObjectStore inner) : IObjectStore
     public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+
+    public Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default) =>
+        inner.CopyAsync(source, destination, cancellationToken);
 }

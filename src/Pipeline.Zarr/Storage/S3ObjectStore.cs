@@ -218,6 +218,51 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    // Some S3-compatible servers (s3rver 3.7) do not decode '%2F' in x-amz-copy-source (the SDK encodes the '/'
+    // after the bucket and in the key) and answer NoSuchKey or NoSuchBucket for an object that exists: after the
+    // first such answer this store copies by get and put.
+    private volatile bool _serverCopyBroken;
+
+    /// <summary>A server-side <c>CopyObject</c>; a get and a put where the server cannot copy (see above) or the object is over 5 GB.</summary>
+    public async Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default)
+    {
+        var from = FullKey(source);
+        var to = FullKey(destination);
+        if (!_serverCopyBroken)
+        {
+            var copied = await RetryAsync($"copy from '{source}'", destination, async ct =>
+            {
+                try
+                {
+                    await _client.CopyObjectAsync(new CopyObjectRequest
+                    {
+                        SourceBucket = _options.Bucket, SourceKey = from, DestinationBucket = _options.Bucket, DestinationKey = to,
+                        ContentType = "application/octet-stream", MetadataDirective = S3MetadataDirective.REPLACE,
+                    }, ct).ConfigureAwait(false);
+                    return (bool?)true;
+                }
+                catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound || e.ErrorCode is "NoSuchKey" or "NoSuchBucket")
+                {
+                    return false;
+                }
+                catch (AmazonS3Exception e) when (e.ErrorCode is "InvalidRequest" or "EntityTooLarge")
+                {
+                    return null;
+                }
+            }, cancellationToken).ConfigureAwait(false);
+            if (copied == true) return true;
+            if (copied == false)
+            {
+                if (await HeadAsync(source, cancellationToken).ConfigureAwait(false) is null) return false;
+                _serverCopyBroken = true;
+            }
+        }
+        var data = await TryGetAsync(source, cancellationToken).ConfigureAwait(false);
+        if (data is null) return false;
+        await PutAsync(destination, data, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     public void Dispose()
     {
         if (_ownsClient) _client.Dispose();
