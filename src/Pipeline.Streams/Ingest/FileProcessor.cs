@@ -199,11 +199,8 @@ public sealed class FileProcessor(OutputStores stores)
         }
         using (file)
         {
-            // Truncation: data the header (or the chunk index) places beyond the end of the file.
-            foreach (var v in file.Variables)
-                if (v.Storage?.Chunks.FirstOrDefault(c => c.Offset + c.Length > file.Length) is { } cut)
-                    throw new FileRejectedException($"{origin}: truncated: variable '{v.Name}' has data at bytes {cut.Offset}..{cut.Offset + cut.Length}, " +
-                                                    $"the file has {file.Length} bytes");
+            // Truncation: the file is shorter than its header (or its chunk index) says; nothing is indexed.
+            if (file.Truncation is { } cut) throw new FileRejectedException($"{origin}: truncated: {Clean(cut)}");
             NetCdfReferenceResult refs;
             try
             {
