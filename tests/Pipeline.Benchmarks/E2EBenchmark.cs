@@ -89,6 +89,7 @@ public static class E2EBenchmark
             ["Pipeline:Sources:0:Queue"] = "q_e2e." + id,
             ["Pipeline:Sources:0:Topics:0"] = "v03.#",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Pipeline.Streams.Ingest.RunFinalizer"] = "Information", // where finalization's time goes
         });
         await app.StartAsync();
         try

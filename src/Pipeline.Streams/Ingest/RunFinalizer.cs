@@ -66,6 +66,14 @@ public sealed class RunFinalizer(
     public async Task<FinalizedRun> FinalizeAsync(RunFinalization run, CancellationToken cancellationToken = default)
     {
         var store = stores.Get(run.Outputs.Store);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var phases = new List<string>();
+        void Phase(string name)
+        {
+            phases.Add($"{name} {clock.Elapsed.TotalSeconds:0.00} s");
+            clock.Restart();
+        }
+        var timings = new ConversionTimings();
         var problems = new List<string>();
         var paths = new List<(FinalizedFile File, string Path)>();
         foreach (var f in run.Indexed)
@@ -74,6 +82,7 @@ public sealed class RunFinalizer(
             if (path is not null) paths.Add((f, path));
         }
 
+        Phase("local files");
         // One format per run: the majority's (GRIB2 on a tie); files of the other are left out of the run products.
         var formats = paths.ToDictionary(p => p.File.DataId, p => InputFormats.Detect(p.Path), StringComparer.Ordinal);
         var netcdf = paths.Count(p => formats[p.File.DataId].IsNetCdf());
@@ -101,19 +110,22 @@ public sealed class RunFinalizer(
             if (runFormat == "netcdf")
             {
                 (fields, values, bounds, from, to) = await WriteNetCdfRunAsync(run, store, zarrKey, paths, groups, problems, cancellationToken).ConfigureAwait(false);
+                Phase("netcdf run");
             }
             else
             {
                 // The fields' chunks come from the per-file Zarrs (a store-side copy each); only what they cannot give is decoded.
                 reused = new PerFileChunks(store, zarrKey, paths.GroupBy(p => p.Path, StringComparer.Ordinal)
                     .ToDictionary(g => g.Key, g => OutputLayout.FileZarr(run.RunId, OutputLayout.FileName(g.First().File.DataId)), StringComparer.Ordinal));
-                var options = FileProcessor.Options(run.Outputs) with { Parallelism = Environment.ProcessorCount, ChunkSource = reused };
+                var options = FileProcessor.Options(run.Outputs) with { Parallelism = Environment.ProcessorCount, ChunkSource = reused, Timings = timings };
                 var summary = await GribToZarr.ConvertAsync([.. paths.Select(p => p.Path)], runStore, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+                Phase("run zarr");
                 fields = summary.Fields;
                 values = summary.Values;
                 groups.AddRange(summary.GroupNames);
                 problems.AddRange(summary.Warnings);
                 (bounds, from, to) = await WriteReferencesAsync(run, store, paths, problems, cancellationToken).ConfigureAwait(false);
+                Phase("combined refs");
             }
             var metadata = await runStore.TryGetAsync(FileProcessor.Format(run.Outputs) == Zarr.Metadata.ZarrFormat.V3 && runFormat != "netcdf" ? "zarr.json" : ".zmetadata",
                 cancellationToken).ConfigureAwait(false);
@@ -157,6 +169,7 @@ public sealed class RunFinalizer(
         };
         await store.PutAsync(OutputLayout.RunManifest(run.RunId), JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJson), cancellationToken).ConfigureAwait(false);
 
+        Phase("metadata+manifest");
         var notified = false;
         if (zarrKey is not null && notifier.Enabled && !string.IsNullOrWhiteSpace(run.Outputs.WnmTopic))
         {
@@ -167,6 +180,9 @@ public sealed class RunFinalizer(
         }
 
         var triggered = run.Outputs.Trigger is { } trigger && await TriggerAsync(run, trigger, problems, cancellationToken).ConfigureAwait(false);
+        Phase("notify+trigger");
+        _log.LogInformation("Finalizing {Run} took: {Phases}; run Zarr phases: {Timings}", run.RunId, string.Join(", ", phases),
+            string.Join(", ", timings.Phases.Select(p => $"{p.Phase} {p.Wall.TotalSeconds:0.00} s").Concat(timings.WorkerSteps.Select(w => $"[{w.Step} {w.Summed.TotalSeconds:0.00} s summed]"))));
         _log.LogInformation("Finalized {Run} generation {Generation}: {Files} files ({Format}), {Fields} fields ({Copied} copied from the per-file Zarrs), {Groups} groups{Problems}",
             run.RunId, run.Generation, paths.Count, runFormat, fields, reused?.Copied ?? 0, groups.Count, problems.Count > 0 ? "; " + string.Join("; ", problems) : "");
         localFiles.ForgetRun(run.RunId);
