@@ -44,6 +44,26 @@ public sealed class NetCdfFile : IDisposable
 
     public long Length => _stream.Length;
 
+    /// <summary>
+    /// Why the file is shorter than it says it is (HDF5: the superblock's end-of-file address; NetCDF-3: data the
+    /// header places past the end; either: a chunk or chunk index beyond the end), or null when it is whole.
+    /// </summary>
+    public string? Truncation
+    {
+        get
+        {
+            if (_hdf5?.Truncation() is { Length: > 0 } t) return t.Trim().TrimStart('(').TrimEnd(')');
+            foreach (var v in Variables)
+            {
+                if (v.Problem is { } p && (p.Contains("(truncated?)", StringComparison.Ordinal) || p.Contains("beyond the end of the file", StringComparison.Ordinal)))
+                    return $"variable '{v.Name}': {p}";
+                if (v.Storage?.Chunks.FirstOrDefault(c => c.Offset + c.Length > Length) is { } cut)
+                    return $"variable '{v.Name}': data at bytes {cut.Offset}..{cut.Offset + cut.Length}, the file has {Length} bytes";
+            }
+            return null;
+        }
+    }
+
     public NcVariable Variable(string name) =>
         Variables.FirstOrDefault(v => v.Name == name) ?? throw new KeyNotFoundException($"{Path}: no variable '{name}'");
 

@@ -19,37 +19,69 @@ public static class NetCdfZarr
     public static async Task<NetCdfConversion> ConvertAsync(IReadOnlyList<string> paths, IObjectStore store, string? concatDim = null, CancellationToken cancellationToken = default)
     {
         var (refs, problems, dim) = BuildRun(paths, concatDim);
-        var arrays = refs.Keys.Count(k => k.EndsWith("/.zarray", StringComparison.Ordinal));
-        var files = new Dictionary<string, FileStream>(StringComparer.Ordinal);
+        var (objects, bytes) = await WriteAsync(refs, url => url.StartsWith("file://", StringComparison.Ordinal) ? url["file://".Length..] : url, store, cancellationToken)
+            .ConfigureAwait(false);
+        return new NetCdfConversion(paths.Count, refs.Keys.Count(k => k.EndsWith("/.zarray", StringComparison.Ordinal)), objects, bytes, dim, problems);
+    }
+
+    /// <summary>
+    /// A reference set made real in <paramref name="store"/>: every inline object and every referenced byte range
+    /// (read from the local file <paramref name="localPathOf"/> gives for its URL) put under its key, as stored
+    /// (compressed chunks stay compressed), then consolidated metadata. Returns the objects and bytes written.
+    /// </summary>
+    public static async Task<(long Objects, long Bytes)> WriteAsync(ReferenceSet refs, Func<string, string?> localPathOf, IObjectStore store,
+        CancellationToken cancellationToken = default, int parallelism = 8)
+    {
+        var files = new Dictionary<string, Microsoft.Win32.SafeHandles.SafeFileHandle>(StringComparer.Ordinal);
         long objects = 0, bytes = 0;
         try
         {
+            var work = new List<(string Key, KerchunkRef Ref, Microsoft.Win32.SafeHandles.SafeFileHandle? File)>();
             foreach (var key in refs.Keys)
             {
                 var r = refs[key];
-                byte[] data;
-                if (r.Inline is { } inline) data = inline;
-                else
+                if (r.Inline is not null)
                 {
-                    var url = refs.ResolveUrl(r.Url!);
-                    var path = url.StartsWith("file://", StringComparison.Ordinal) ? url["file://".Length..] : url;
-                    if (!files.TryGetValue(path, out var fs)) files[path] = fs = File.OpenRead(path);
-                    var length = r.Length ?? fs.Length - (r.Offset ?? 0);
-                    data = new byte[length];
-                    fs.Position = r.Offset ?? 0;
-                    fs.ReadExactly(data);
+                    work.Add((key, r, null));
+                    continue;
                 }
-                await store.PutAsync(key, data, cancellationToken).ConfigureAwait(false);
-                objects++;
-                bytes += data.Length;
+                var url = refs.ResolveUrl(r.Url!);
+                var path = localPathOf(url) ?? throw new InvalidDataException($"'{key}' refers to {url}, which is not one of the files being converted");
+                if (!files.TryGetValue(path, out var handle)) files[path] = handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+                work.Add((key, r, handle));
             }
+            await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken },
+                async (w, ct) =>
+                {
+                    byte[] data;
+                    if (w.File is null) data = w.Ref.Inline!;
+                    else
+                    {
+                        var size = RandomAccess.GetLength(w.File);
+                        var offset = w.Ref.Offset ?? 0;
+                        var length = w.Ref.Length ?? size - offset;
+                        if (offset < 0 || offset + length > size)
+                            throw new InvalidDataException($"'{w.Key}': bytes {offset}..{offset + length} lie outside the file ({size} bytes; truncated?)");
+                        data = new byte[length];
+                        var done = 0;
+                        while (done < data.Length)
+                        {
+                            var n = await RandomAccess.ReadAsync(w.File, data.AsMemory(done), offset + done, ct).ConfigureAwait(false);
+                            if (n == 0) throw new InvalidDataException($"'{w.Key}': the file ended at byte {offset + done}");
+                            done += n;
+                        }
+                    }
+                    await store.PutAsync(w.Key, data, ct).ConfigureAwait(false);
+                    Interlocked.Increment(ref objects);
+                    Interlocked.Add(ref bytes, data.Length);
+                }).ConfigureAwait(false);
         }
         finally
         {
-            foreach (var fs in files.Values) fs.Dispose();
+            foreach (var h in files.Values) h.Dispose();
         }
         await new ZarrWriter(store).ConsolidateAsync("", cancellationToken).ConfigureAwait(false);
-        return new NetCdfConversion(paths.Count, arrays, objects, bytes, dim, problems);
+        return (objects, bytes);
     }
 
     /// <summary>

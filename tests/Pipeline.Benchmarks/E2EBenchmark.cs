@@ -89,6 +89,7 @@ public static class E2EBenchmark
             ["Pipeline:Sources:0:Queue"] = "q_e2e." + id,
             ["Pipeline:Sources:0:Topics:0"] = "v03.#",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Pipeline.Streams.Ingest.RunFinalizer"] = "Information", // where finalization's time goes
         });
         await app.StartAsync();
         try
@@ -160,6 +161,9 @@ public static class E2EBenchmark
             Console.WriteLine($"RESULT seconds={seconds.ToString("0.000", CultureInfo.InvariantCulture)} files={run.Files.Count} values={run.TotalValues} " +
                               $"p50={Pct(0.5).ToString("0.000", CultureInfo.InvariantCulture)} p99={Pct(0.99).ToString("0.000", CultureInfo.InvariantCulture)} peakMB={peak / 1_000_000} " +
                               $"source={source}");
+            var lastFile = notified.Where(kv => !kv.Key.EndsWith("/run", StringComparison.Ordinal)).Select(kv => kv.Value).DefaultIfEmpty().Max();
+            var runAt = notified.Where(kv => kv.Key.EndsWith("/run", StringComparison.Ordinal)).Select(kv => kv.Value).DefaultIfEmpty().Max();
+            Console.WriteLine($"finalization (last file notification -> run notification): {(runAt - lastFile).TotalSeconds:0.00} s");
             Console.WriteLine("working set by progress (tenths of the files notified): " +
                               string.Join(", ", byProgress.Select(kv => $"{kv.Key * 10}%: {kv.Value / 1e6:0} MB")));
             return notified.Count >= expected ? 0 : 1;

@@ -79,6 +79,21 @@ public sealed class WnmValidatorSpecs
     }
 
     [Fact]
+    public void Should_add_a_via_link_to_the_original_after_the_canonical_one_when_the_request_has_further_links()
+    {
+        var source = new Uri("https://dd.example.org/ofs/cbofs.t00z.20241124.fields.f001.nc");
+        var message = new WnmBuilder().Build(Request() with { OtherLinks = [new WnmLink("via", source, "application/x-netcdf4")] });
+        Assert.Empty(WnmValidator.Validate(message.Json, message.Topic));
+        var links = JsonNode.Parse(message.Json)!["links"]!.AsArray();
+        Assert.Equal("canonical", links[0]!["rel"]!.GetValue<string>());
+        Assert.Equal("via", links[1]!["rel"]!.GetValue<string>());
+        Assert.Equal(source.AbsoluteUri, links[1]!["href"]!.GetValue<string>());
+        Assert.Equal("application/x-netcdf4", links[1]!["type"]!.GetValue<string>());
+        var e = Assert.Throws<ArgumentException>(() => new WnmBuilder().Build(Request() with { OtherLinks = [new WnmLink("update", source, "application/netcdf")] }));
+        Assert.Contains("update", e.Message);
+    }
+
+    [Fact]
     public void Should_inline_content_only_when_it_is_small()
     {
         var small = new WnmBuilder().Build(Request() with { Content = new byte[100] });

@@ -109,7 +109,7 @@ internal sealed class Hdf5Reader : IDisposable
     }
 
     /// <summary>", the file is truncated (...)" when it is shorter than its superblock says, else "".</summary>
-    private string Truncation()
+    internal string Truncation()
     {
         try
         {

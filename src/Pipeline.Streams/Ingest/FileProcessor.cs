@@ -4,6 +4,8 @@ using Pipeline.Actors.Catalog;
 using Pipeline.Actors.ModelRuns;
 using Pipeline.Grib2;
 using Pipeline.Grib2.Indexing;
+using Pipeline.NetCdf;
+using Pipeline.NetCdf.References;
 using Pipeline.Zarr.Codecs;
 using Pipeline.Zarr.Grib;
 using Pipeline.Zarr.Kerchunk;
@@ -22,6 +24,8 @@ namespace Pipeline.Streams.Ingest;
 /// <param name="Bounds">The grid's bounding box (west, south, east, north), when the grid has coordinates.</param>
 /// <param name="ValidFrom">Earliest valid time of the fields.</param>
 /// <param name="ValidTo">Latest valid time of the fields.</param>
+/// <param name="Format">What the file is (by its content).</param>
+/// <param name="Problems">What could not be indexed (NetCDF: per variable), the file's other products stand.</param>
 public sealed record ProcessedFile(
     string Name,
     int Fields,
@@ -31,7 +35,58 @@ public sealed record ProcessedFile(
     byte[] MetadataSha512,
     (double West, double South, double East, double North)? Bounds,
     DateTimeOffset? ValidFrom,
-    DateTimeOffset? ValidTo);
+    DateTimeOffset? ValidTo,
+    InputFormat Format = InputFormat.Grib2,
+    IReadOnlyList<string>? Problems = null);
+
+/// <summary>The formats the ingest graph reads, told apart by content, never by name.</summary>
+public enum InputFormat
+{
+    /// <summary>GRIB edition 2 (anything that is not NetCDF goes to the GRIB2 reader, which says what it found).</summary>
+    Grib2,
+    /// <summary>NetCDF-3: classic (<c>CDF\x01</c>), 64-bit offset (<c>CDF\x02</c>), 64-bit data (<c>CDF\x05</c>).</summary>
+    NetCdf3,
+    /// <summary>NetCDF-4 (the HDF5 signature <c>\x89HDF\r\n\x1a\n</c>).</summary>
+    NetCdf4,
+}
+
+public static class InputFormats
+{
+    /// <summary>The format of a local file from its first bytes.</summary>
+    public static InputFormat Detect(string path)
+    {
+        Span<byte> head = stackalloc byte[8];
+        using var s = File.OpenRead(path);
+        var n = s.ReadAtLeast(head, 8, throwOnEndOfStream: false);
+        return NetCdfFile.Detect(head[..n]) switch
+        {
+            NetCdfFormat.Hdf5 => InputFormat.NetCdf4,
+            null => InputFormat.Grib2,
+            _ => InputFormat.NetCdf3,
+        };
+    }
+
+    public static bool IsNetCdf(this InputFormat f) => f is InputFormat.NetCdf3 or InputFormat.NetCdf4;
+
+    /// <summary>
+    /// The media type of an original file, for the <c>via</c> link of notifications: <c>application/grib</c>,
+    /// <c>application/netcdf</c> (NetCDF-3, the type Unidata registers) or <c>application/x-netcdf4</c> (NetCDF-4/HDF5).
+    /// </summary>
+    public static string MediaType(this InputFormat f) => f switch
+    {
+        InputFormat.NetCdf3 => "application/netcdf",
+        InputFormat.NetCdf4 => "application/x-netcdf4",
+        _ => "application/grib",
+    };
+
+    /// <summary>The name in manifests: <c>grib2</c>, <c>netcdf3</c>, <c>netcdf4</c>.</summary>
+    public static string Name(this InputFormat f) => f switch
+    {
+        InputFormat.NetCdf3 => "netcdf3",
+        InputFormat.NetCdf4 => "netcdf4",
+        _ => "grib2",
+    };
+}
 
 /// <summary>A file that cannot be decoded: the reason names the file, the message and the offset.</summary>
 public sealed class FileRejectedException(string message, Exception? inner = null) : Exception(message, inner);
@@ -47,6 +102,14 @@ public sealed class FileProcessor(OutputStores stores)
     public OutputStores Stores { get; } = stores;
 
     public async Task<ProcessedFile> ProcessAsync(FileWork work, string localPath, OutputOptions outputs, CancellationToken cancellationToken = default)
+    {
+        var format = InputFormats.Detect(localPath);
+        return format.IsNetCdf()
+            ? await ProcessNetCdfAsync(work, localPath, format, outputs, cancellationToken).ConfigureAwait(false)
+            : await ProcessGribAsync(work, localPath, outputs, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ProcessedFile> ProcessGribAsync(FileWork work, string localPath, OutputOptions outputs, CancellationToken cancellationToken)
     {
         var store = Stores.Get(outputs.Store);
         var name = OutputLayout.FileName(work.File.DataId);
@@ -106,7 +169,72 @@ public sealed class FileProcessor(OutputStores stores)
         var box = records[0].Grid.GetBoundingBox();
         var valid = records.Select(r => DateTimeOffset.FromUnixTimeSeconds((long)(r.TimeSeconds + r.StepHours * 3600))).ToList();
         return new ProcessedFile(name, summary.Fields, summary.Values, zarrKey, bytes, SHA512.HashData(metadata),
-            box is null ? null : (box.West, box.South, box.East, box.North), valid.Min(), valid.Max());
+            box is null ? null : (box.West, box.South, box.East, box.North), valid.Min(), valid.Max(), InputFormat.Grib2, summary.Warnings);
+    }
+
+    /// <summary>
+    /// A NetCDF file: kerchunk references into the original (by its URL; chunks zarr cannot read are converted and
+    /// inlined), its own Zarr (the references made real: chunks copied as stored, what <c>pipeline zarr convert</c>
+    /// writes), no <c>.idx</c> (byte ranges of NetCDF are the references). A file whose data runs past its end
+    /// (truncated) or whose header cannot be read is rejected naming the URL and what broke; a variable that cannot
+    /// be read (an unsupported filter) is left out with a problem and the rest is indexed.
+    /// </summary>
+    private async Task<ProcessedFile> ProcessNetCdfAsync(FileWork work, string localPath, InputFormat format, OutputOptions outputs, CancellationToken cancellationToken)
+    {
+        var store = Stores.Get(outputs.Store);
+        var name = OutputLayout.FileName(work.File.DataId);
+        var origin = work.Announcement.Location.AbsoluteUri;
+        if (FileProcessor.Format(outputs) == ZarrFormat.V3)
+            throw new FileRejectedException($"{origin}: NetCDF is written as Zarr v2 (chunks copied as stored, with numcodecs filters); the dataset asks for zarr3");
+        string Clean(string message) => message.Replace(Path.GetFullPath(localPath), origin, StringComparison.Ordinal).Replace(localPath, origin, StringComparison.Ordinal);
+
+        NetCdfFile file;
+        try
+        {
+            file = NetCdfFile.Open(localPath);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new FileRejectedException($"{origin}: not readable {(format == InputFormat.NetCdf4 ? "NetCDF-4/HDF5" : "NetCDF-3")}: {Clean(e.Message)}", e);
+        }
+        using (file)
+        {
+            // Truncation: the file is shorter than its header (or its chunk index) says; nothing is indexed.
+            if (file.Truncation is { } cut) throw new FileRejectedException($"{origin}: truncated: {Clean(cut)}");
+            NetCdfReferenceResult refs;
+            try
+            {
+                refs = await NetCdfReferences.BuildAsync(file, origin, new ReferenceOptions(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is InvalidDataException or NotSupportedException or IOException)
+            {
+                throw new FileRejectedException($"{origin}: {Clean(e.Message)}", e);
+            }
+            var indexed = file.Variables.Where(v => refs.Outcomes.TryGetValue(v.Name, out var o) && o != VariableOutcome.Failed).ToList();
+            var failed = refs.Problems.Where(p => refs.Outcomes.GetValueOrDefault(p.Variable) == VariableOutcome.Failed || !refs.Outcomes.ContainsKey(p.Variable))
+                .Select(p => $"variable '{p.Variable}': {Clean(p.Message)}").ToList();
+            if (indexed.Count == 0)
+                throw new FileRejectedException($"{origin}: no variable of the NetCDF file could be read{(failed.Count > 0 ? ": " + string.Join("; ", failed) : "")}");
+
+            var zarrKey = OutputLayout.FileZarr(work.RunId, name);
+            var fileStore = new PrefixedStore(store, zarrKey);
+            try
+            {
+                await NetCdfZarr.WriteAsync(refs.References, url => url == origin ? localPath : null, fileStore, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new FileRejectedException($"{origin}: {Clean(e.Message)}", e);
+            }
+            await store.PutAsync(OutputLayout.FileReferences(work.RunId, name), refs.References.ToJson(), cancellationToken).ConfigureAwait(false);
+
+            var metadata = await fileStore.TryGetAsync(".zmetadata", cancellationToken).ConfigureAwait(false) ?? [];
+            var bytes = 0L;
+            await foreach (var o in fileStore.ListAsync("", cancellationToken).ConfigureAwait(false)) bytes += o.Length;
+            var coverage = NetCdfCoverage.Of(file);
+            return new ProcessedFile(name, indexed.Count, indexed.Sum(v => v.ElementCount), zarrKey, bytes, SHA512.HashData(metadata), coverage.Bounds,
+                coverage.From, coverage.To, format, failed);
+        }
     }
 
     /// <summary>

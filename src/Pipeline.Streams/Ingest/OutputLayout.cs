@@ -11,10 +11,11 @@ namespace Pipeline.Streams.Ingest;
 /// name, so a file processed twice (a re-drive, a refresh) overwrites its own objects with the same bytes.
 /// <code>
 /// {dataset}/{reftime}/files/{name}.zarr/...    (name from the file's data id) one Zarr per file (cfgrib layout), written as the file arrives
-/// {dataset}/{reftime}/refs/{name}.json         kerchunk scan_grib references into the original file (its URL)
-/// {dataset}/{reftime}/idx/{name}.idx           wgrib2-style byte-range index of the original file
-/// {dataset}/{reftime}/run.zarr/...             the whole run, one group per cfgrib hypercube (at finalization)
-/// {dataset}/{reftime}/refs/run.{group}.json    combined references along step/level (at finalization)
+/// {dataset}/{reftime}/refs/{name}.json         kerchunk references into the original file (its URL): scan_grib's list (GRIB2), one set (NetCDF)
+/// {dataset}/{reftime}/idx/{name}.idx           wgrib2-style byte-range index of the original file (GRIB2 only)
+/// {dataset}/{reftime}/run.zarr/...             the whole run (at finalization): GRIB2 one group per cfgrib hypercube; NetCDF the
+///                                              files combined along time (a group per product when the pattern's var differs)
+/// {dataset}/{reftime}/refs/run.{group}.json    combined references along step/level (GRIB2) or time (NetCDF: refs/run.json)
 /// {dataset}/{reftime}/manifest.json            the run manifest: files, checksums, products (at finalization)
 /// </code>
 /// </summary>
@@ -53,7 +54,9 @@ public static class OutputLayout
 
     public static string RunZarr(ModelRunId run) => StoreKey.Join(RunPrefix(run), "run.zarr");
 
-    public static string RunReferences(ModelRunId run, string group) => StoreKey.Join(RunPrefix(run), "refs", "run." + group + ".json");
+    /// <summary>Combined references of a run group (GRIB2: per cfgrib hypercube); "" (a NetCDF run of one product): <c>refs/run.json</c>.</summary>
+    public static string RunReferences(ModelRunId run, string group) =>
+        StoreKey.Join(RunPrefix(run), "refs", group.Length == 0 ? "run.json" : "run." + group + ".json");
 
     public static string RunManifest(ModelRunId run) => StoreKey.Join(RunPrefix(run), "manifest.json");
 }
@@ -91,6 +94,9 @@ public sealed class PrefixedStore(IObjectStore inner, string prefix) : IObjectSt
     }
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => Inner.DeleteAsync(K(key), cancellationToken);
+
+    public Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default) =>
+        Inner.CopyAsync(K(source), K(destination), cancellationToken);
 }
 
 /// <summary>

@@ -12,13 +12,15 @@ using Pipeline.Streams.Fetch;
 using Pipeline.Zarr.Codecs;
 using Pipeline.Zarr.Grib;
 using Pipeline.Zarr.Kerchunk;
+using Pipeline.Zarr.Runs;
 using Pipeline.Zarr.Storage;
 
 namespace Pipeline.Streams.Ingest;
 
 /// <summary>What finalizing a run wrote.</summary>
+/// <param name="FieldsCopied">GRIB2 fields whose run chunks were copied from the per-file Zarrs instead of decoded again.</param>
 public sealed record FinalizedRun(ModelRunId RunId, int Generation, int Files, int Fields, long Values, string? ZarrKey, IReadOnlyList<string> Groups,
-    IReadOnlyList<string> Problems, bool Notified, bool Triggered);
+    IReadOnlyList<string> Problems, bool Notified, bool Triggered, long FieldsCopied = 0);
 
 /// <summary>
 /// Where the node finds the local copy of a file it processed (the fetch cache), so that finalization does not
@@ -64,12 +66,32 @@ public sealed class RunFinalizer(
     public async Task<FinalizedRun> FinalizeAsync(RunFinalization run, CancellationToken cancellationToken = default)
     {
         var store = stores.Get(run.Outputs.Store);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var phases = new List<string>();
+        void Phase(string name)
+        {
+            phases.Add($"{name} {clock.Elapsed.TotalSeconds:0.00} s");
+            clock.Restart();
+        }
+        var timings = new ConversionTimings();
         var problems = new List<string>();
         var paths = new List<(FinalizedFile File, string Path)>();
         foreach (var f in run.Indexed)
         {
             var path = localFiles.Find(run.RunId, f.DataId) ?? await FetchAgainAsync(run.RunId, f, problems, cancellationToken).ConfigureAwait(false);
             if (path is not null) paths.Add((f, path));
+        }
+
+        Phase("local files");
+        // One format per run: the majority's (GRIB2 on a tie); files of the other are left out of the run products.
+        var formats = paths.ToDictionary(p => p.File.DataId, p => InputFormats.Detect(p.Path), StringComparer.Ordinal);
+        var netcdf = paths.Count(p => formats[p.File.DataId].IsNetCdf());
+        var runFormat = netcdf > paths.Count - netcdf ? "netcdf" : "grib2";
+        foreach (var odd in paths.Where(p => formats[p.File.DataId].IsNetCdf() != (runFormat == "netcdf")).ToList())
+        {
+            problems.Add($"{odd.File.DataId}: left out of the run Zarr and references: it is {formats[odd.File.DataId].Name()}, " +
+                         $"the run is {runFormat} ({paths.Count - 1} other files); its own Zarr and references stand");
+            paths.Remove(odd);
         }
 
         string? zarrKey = null;
@@ -80,21 +102,39 @@ public sealed class RunFinalizer(
         long length = 0;
         (double, double, double, double)? bounds = null;
         DateTimeOffset? from = null, to = null;
+        PerFileChunks? reused = null;
         if (paths.Count > 0)
         {
             zarrKey = OutputLayout.RunZarr(run.RunId);
             var runStore = new PrefixedStore(store, zarrKey);
-            var options = FileProcessor.Options(run.Outputs) with { Parallelism = Environment.ProcessorCount };
-            var summary = await GribToZarr.ConvertAsync([.. paths.Select(p => p.Path)], runStore, options, cancellationToken: cancellationToken).ConfigureAwait(false);
-            fields = summary.Fields;
-            values = summary.Values;
-            groups.AddRange(summary.GroupNames);
-            problems.AddRange(summary.Warnings);
-            var metadata = await runStore.TryGetAsync(FileProcessor.Format(run.Outputs) == Zarr.Metadata.ZarrFormat.V3 ? "zarr.json" : ".zmetadata", cancellationToken)
-                .ConfigureAwait(false) ?? [];
-            sha = SHA512.HashData(metadata);
-            await foreach (var o in runStore.ListAsync("", cancellationToken).ConfigureAwait(false)) length += o.Length;
-            (bounds, from, to) = await WriteReferencesAsync(run, store, paths, problems, cancellationToken).ConfigureAwait(false);
+            if (runFormat == "netcdf")
+            {
+                (fields, values, bounds, from, to) = await WriteNetCdfRunAsync(run, store, zarrKey, paths, groups, problems, cancellationToken).ConfigureAwait(false);
+                Phase("netcdf run");
+            }
+            else
+            {
+                // The fields' chunks come from the per-file Zarrs (a store-side copy each); only what they cannot give is decoded.
+                reused = new PerFileChunks(store, zarrKey, paths.GroupBy(p => p.Path, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => OutputLayout.FileZarr(run.RunId, OutputLayout.FileName(g.First().File.DataId)), StringComparer.Ordinal));
+                var options = FileProcessor.Options(run.Outputs) with { Parallelism = Environment.ProcessorCount, ChunkSource = reused, Timings = timings };
+                var summary = await GribToZarr.ConvertAsync([.. paths.Select(p => p.Path)], runStore, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+                Phase("run zarr");
+                fields = summary.Fields;
+                values = summary.Values;
+                groups.AddRange(summary.GroupNames);
+                problems.AddRange(summary.Warnings);
+                (bounds, from, to) = await WriteReferencesAsync(run, store, paths, problems, cancellationToken).ConfigureAwait(false);
+                Phase("combined refs");
+            }
+            var metadata = await runStore.TryGetAsync(FileProcessor.Format(run.Outputs) == Zarr.Metadata.ZarrFormat.V3 && runFormat != "netcdf" ? "zarr.json" : ".zmetadata",
+                cancellationToken).ConfigureAwait(false);
+            if (metadata is null) zarrKey = null; // nothing could be combined (see problems)
+            else
+            {
+                sha = SHA512.HashData(metadata);
+                await foreach (var o in runStore.ListAsync("", cancellationToken).ConfigureAwait(false)) length += o.Length;
+            }
         }
 
         var manifest = new
@@ -103,10 +143,13 @@ public sealed class RunFinalizer(
             generation = run.Generation,
             reason = run.Reason,
             completedAt = run.CompletedAt,
+            format = runFormat,
             zarr = zarrKey,
             groups,
             fields,
             values,
+            // GRIB2 runs: fields whose chunks were copied from the per-file Zarrs rather than decoded again.
+            fieldsCopied = reused?.Copied,
             files = run.Indexed.Select(f => new
             {
                 dataId = f.DataId,
@@ -115,15 +158,18 @@ public sealed class RunFinalizer(
                 variable = f.Variable,
                 step = f.Step,
                 location = f.Location.AbsoluteUri,
+                format = formats.TryGetValue(f.DataId, out var ff) ? ff.Name() : null,
                 zarr = OutputLayout.FileZarr(run.RunId, OutputLayout.FileName(f.DataId)),
                 references = OutputLayout.FileReferences(run.RunId, OutputLayout.FileName(f.DataId)),
-                idx = OutputLayout.FileIdx(run.RunId, OutputLayout.FileName(f.DataId)),
+                // NetCDF has no .idx: its byte ranges are in the references.
+                idx = formats.TryGetValue(f.DataId, out var fi) && fi.IsNetCdf() ? null : OutputLayout.FileIdx(run.RunId, OutputLayout.FileName(f.DataId)),
             }),
             failed = run.Failed.Select(f => new { dataId = f.DataId, checksum = f.Checksum, key = f.Key, location = f.Location.AbsoluteUri }),
             problems,
         };
         await store.PutAsync(OutputLayout.RunManifest(run.RunId), JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJson), cancellationToken).ConfigureAwait(false);
 
+        Phase("metadata+manifest");
         var notified = false;
         if (zarrKey is not null && notifier.Enabled && !string.IsNullOrWhiteSpace(run.Outputs.WnmTopic))
         {
@@ -134,13 +180,89 @@ public sealed class RunFinalizer(
         }
 
         var triggered = run.Outputs.Trigger is { } trigger && await TriggerAsync(run, trigger, problems, cancellationToken).ConfigureAwait(false);
-        _log.LogInformation("Finalized {Run} generation {Generation}: {Files} files, {Fields} fields, {Groups} groups{Problems}", run.RunId, run.Generation,
-            paths.Count, fields, groups.Count, problems.Count > 0 ? "; " + string.Join("; ", problems) : "");
+        Phase("notify+trigger");
+        _log.LogInformation("Finalizing {Run} took: {Phases}; run Zarr phases: {Timings}", run.RunId, string.Join(", ", phases),
+            string.Join(", ", timings.Phases.Select(p => $"{p.Phase} {p.Wall.TotalSeconds:0.00} s").Concat(timings.WorkerSteps.Select(w => $"[{w.Step} {w.Summed.TotalSeconds:0.00} s summed]"))));
+        _log.LogInformation("Finalized {Run} generation {Generation}: {Files} files ({Format}), {Fields} fields ({Copied} copied from the per-file Zarrs), {Groups} groups{Problems}",
+            run.RunId, run.Generation, paths.Count, runFormat, fields, reused?.Copied ?? 0, groups.Count, problems.Count > 0 ? "; " + string.Join("; ", problems) : "");
         localFiles.ForgetRun(run.RunId);
-        return new FinalizedRun(run.RunId, run.Generation, paths.Count, fields, values, zarrKey, groups, problems, notified, triggered);
+        return new FinalizedRun(run.RunId, run.Generation, paths.Count, fields, values, zarrKey, groups, problems, notified, triggered, reused?.Copied ?? 0);
     }
 
     private static string? PublicBaseUrl(OutputOptions outputs) => outputs.PublicBaseUrl;
+
+    /// <summary>
+    /// A NetCDF run: the files' references combined along their shared unlimited dimension (ocean_time, time), in
+    /// time order whatever the arrival order, written as <c>refs/run.json</c> (pointing at the original URLs) and made
+    /// real as the run Zarr (chunks copied as stored). Files whose pattern gives different <c>var</c> values
+    /// (OFS <c>fields</c> and <c>stations</c>) are different products: one group and one reference set each
+    /// (<c>run.zarr/VAR</c>, <c>refs/run.VAR.json</c>). What cannot be combined is a problem, not a failure.
+    /// </summary>
+    private static async Task<(int Fields, long Values, (double, double, double, double)? Bounds, DateTimeOffset? From, DateTimeOffset? To)> WriteNetCdfRunAsync(
+        RunFinalization run, IObjectStore store, string zarrKey, List<(FinalizedFile File, string Path)> paths, List<string> groups, List<string> problems,
+        CancellationToken cancellationToken)
+    {
+        var fields = 0;
+        var values = 0L;
+        (double W, double S, double E, double N)? bounds = null;
+        DateTimeOffset? from = null, to = null;
+        var products = paths.GroupBy(p => p.File.Variable ?? "", StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+        foreach (var product in products)
+        {
+            var group = products.Count == 1 ? "" : OutputLayout.FileName(product.Key.Length == 0 ? "default" : product.Key);
+            try
+            {
+                var sets = new List<(string Url, string Path, ReferenceSet Refs, string? Unlimited)>();
+                foreach (var (f, path) in product)
+                {
+                    var url = f.Location.AbsoluteUri;
+                    using var file = NetCdf.NetCdfFile.Open(path);
+                    var result = await NetCdf.References.NetCdfReferences.BuildAsync(file, url, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    foreach (var p in result.Problems) problems.Add($"{f.DataId}: variable '{p.Variable}': {p.Message.Replace(path, url, StringComparison.Ordinal)}");
+                    sets.Add((url, path, result.References, file.Dimensions.FirstOrDefault(d => d.IsUnlimited)?.Name));
+                    var c = NetCdf.NetCdfCoverage.Of(file);
+                    if (c.Bounds is { } b)
+                        bounds = bounds is { } a ? (Math.Min(a.W, b.West), Math.Min(a.S, b.South), Math.Max(a.E, b.East), Math.Max(a.N, b.North)) : b;
+                    if (c.From is { } t0 && (from is null || t0 < from)) from = t0;
+                    if (c.To is { } t1 && (to is null || t1 > to)) to = t1;
+                }
+                ReferenceSet combined;
+                if (sets.Count == 1) combined = sets[0].Refs;
+                else
+                {
+                    var dims = sets.Select(x => x.Unlimited).Distinct().ToList();
+                    if (dims.Count != 1 || dims[0] is null)
+                        throw new InvalidDataException($"the files share no single unlimited dimension to combine along (found {string.Join(", ", dims.Select(d => d ?? "none"))})");
+                    var runRefs = new NetCdf.References.RunReferences(dims[0]!);
+                    foreach (var x in sets) runRefs.Add(x.Url, x.Refs);
+                    combined = runRefs.Build();
+                }
+                await store.PutAsync(OutputLayout.RunReferences(run.RunId, group.Length == 0 ? "" : group), combined.ToJson(), cancellationToken).ConfigureAwait(false);
+                var local = sets.ToDictionary(x => x.Url, x => x.Path, StringComparer.Ordinal);
+                var target = new PrefixedStore(store, group.Length == 0 ? zarrKey : StoreKey.Join(zarrKey, group));
+                await NetCdf.NetCdfZarr.WriteAsync(combined, url => local.GetValueOrDefault(url), target, cancellationToken).ConfigureAwait(false);
+                foreach (var key in combined.Keys.Where(k => k.EndsWith("/.zarray", StringComparison.Ordinal)))
+                {
+                    fields++;
+                    var shape = System.Text.Json.Nodes.JsonNode.Parse(combined[key].InlineText)?["shape"]?.AsArray();
+                    values += shape?.Aggregate(1L, (acc, n) => acc * n!.GetValue<long>()) ?? 0;
+                }
+                if (group.Length > 0) groups.Add(group);
+            }
+            catch (Exception e) when (e is InvalidDataException or NotSupportedException or ArgumentException or IOException and not ObjectStoreException)
+            {
+                problems.Add($"run {(group.Length == 0 ? "Zarr" : "group '" + group + "'")} not written: {e.Message}");
+            }
+        }
+        if (groups.Count > 0)
+        {
+            // Several products: a root group over them, consolidated.
+            var writer = new Zarr.ZarrWriter(new PrefixedStore(store, zarrKey));
+            await writer.WriteGroupAsync("", new System.Text.Json.Nodes.JsonObject { ["groups"] = string.Join(' ', groups) }, cancellationToken).ConfigureAwait(false);
+            await writer.ConsolidateAsync("", cancellationToken).ConfigureAwait(false);
+        }
+        return (fields, values, bounds, from, to);
+    }
 
     private static string RelPathOf(FinalizedFile f) => f.Location.AbsolutePath.TrimStart('/');
 

@@ -37,11 +37,17 @@ public sealed class Wis2Notifier(MqttPublisher? publisher, IDeadLetterStore park
             foreach (var p in t.Problems()) yield return $"dataset '{dataset.Id}': Outputs.WnmTopic: {p}";
     }
 
-    /// <summary>Notifies one file's product. Returns null when published or not configured, else why it was parked.</summary>
-    public Task<string?> NotifyFileAsync(ModelRunId run, OutputOptions outputs, ProcessedFile file, Uri href, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Notifies one file's product: the canonical link is the file's Zarr (<see cref="ZarrMediaType"/>), a <c>via</c>
+    /// link the original file with its own media type (<c>application/grib</c>, <c>application/netcdf</c>,
+    /// <c>application/x-netcdf4</c>). Returns null when published or not configured, else why it was parked.
+    /// </summary>
+    public Task<string?> NotifyFileAsync(ModelRunId run, OutputOptions outputs, ProcessedFile file, Uri href, CancellationToken cancellationToken = default,
+        Uri? source = null)
     {
         var request = Request(outputs, $"{run.Dataset}/{OutputLayout.RunPrefix(run).Split('/')[^1]}/{file.Name}", href, file.ZarrBytes, file.MetadataSha512,
             file.ValidFrom, file.ValidTo, file.Bounds);
+        if (request is not null && source is not null) request = request with { OtherLinks = [new WnmLink("via", source, file.Format.MediaType())] };
         return request is null ? Task.FromResult<string?>(null) : PublishAsync(request, cancellationToken);
     }
 

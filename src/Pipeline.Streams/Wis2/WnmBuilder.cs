@@ -76,7 +76,13 @@ public sealed record WnmRequest(Wis2Topic Topic, string LocalId, Uri Href, strin
 
     /// <summary>False asks Global Caches not to cache the data.</summary>
     public bool? Cache { get; init; }
+
+    /// <summary>Further links after the main one, e.g. <c>via</c>: the original file a product was made from.</summary>
+    public IReadOnlyList<WnmLink> OtherLinks { get; init; } = [];
 }
+
+/// <summary>A further link of a notification (not canonical/update/deletion: those are the request's own).</summary>
+public sealed record WnmLink(string Rel, Uri Href, string MediaType, long? Length = null);
 
 /// <summary>A built notification: its MQTT topic, its JSON, and its id.</summary>
 public sealed record WnmMessage(string Topic, string Json, Guid Id)
@@ -156,6 +162,17 @@ public sealed class WnmBuilder(TimeProvider? clock = null, Func<Guid>? ids = nul
             w.WriteString("type", request.MediaType);
             w.WriteNumber("length", request.Length);
             w.WriteEndObject();
+            foreach (var link in request.OtherLinks)
+            {
+                if (link.Rel is AnnouncementRelations.Canonical or AnnouncementRelations.Update or AnnouncementRelations.Deletion)
+                    throw new ArgumentException($"WNM links: a further link cannot be '{link.Rel}' (the notification has one main link)", nameof(request));
+                w.WriteStartObject();
+                w.WriteString("href", link.Href.AbsoluteUri);
+                w.WriteString("rel", link.Rel);
+                w.WriteString("type", link.MediaType);
+                if (link.Length is { } n) w.WriteNumber("length", n);
+                w.WriteEndObject();
+            }
             w.WriteEndArray();
             w.WriteEndObject();
         }

@@ -20,6 +20,12 @@ public sealed record ConversionOptions
 
     /// <summary>When set, each phase's time is recorded here (see <see cref="ConversionTimings"/>).</summary>
     public ConversionTimings? Timings { get; init; }
+
+    /// <summary>
+    /// Where fields' encoded chunks may be copied from instead of decoding them (e.g. the per-file Zarrs of a model
+    /// run, <see cref="PerFileChunks"/>); a field the source declines is decoded. Null: decode every field.
+    /// </summary>
+    public IFieldChunkSource? ChunkSource { get; init; }
 }
 
 public sealed record ConversionSummary(int Files, int Fields, int Groups, long Values, long RawBytes, long StoredBytes, int Duplicates,
@@ -73,6 +79,7 @@ public static class GribToZarr
         IReadOnlyList<Hypercube> cubes;
         IReadOnlyList<GridCoordinates> grids;
         using (timings.Measure("plan")) (cubes, grids) = CfgribMapping.PlanDeferred(records, options.Codecs, options.MaxChunkBytes);
+        options.ChunkSource?.Prepare(records, options.Format, options.Codecs, options.MaxChunkBytes);
 
         var counting = new CountingStore(store);
         var writer = new ZarrWriter(counting, options.Format);
@@ -109,6 +116,22 @@ public static class GribToZarr
                 var cube = cubes[w.Cube];
                 var f = w.Field!;
                 var points = f.Field.NumberOfDataPoints;
+                if (options.ChunkSource is { } source)
+                {
+                    var run = runs[w.Cube];
+                    var indices = run.IndicesOf(f.Variable, cube.AxisValues(f));
+                    var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. indices.Select(i => i + 1), .. run.Layout.GridShape]);
+                    IReadOnlyList<string>? copied;
+                    using (timings.AsyncStep("copy")) copied = await source.TryCopyAsync(f, array, indices, ct).ConfigureAwait(false);
+                    if (copied is not null)
+                    {
+                        events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. indices], copied));
+                        Interlocked.Add(ref values, points);
+                        Interlocked.Add(ref raw, points * 4L);
+                        progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
+                        return;
+                    }
+                }
                 var data = System.Buffers.ArrayPool<float>.Shared.Rent(points);
                 try
                 {
@@ -231,4 +254,7 @@ internal sealed class CountingStore(IObjectStore inner) : IObjectStore
     public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+
+    public Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default) =>
+        inner.CopyAsync(source, destination, cancellationToken);
 }

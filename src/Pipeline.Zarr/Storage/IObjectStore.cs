@@ -37,6 +37,19 @@ public interface IObjectStore
 
     /// <summary>Removes the object; removing a missing object is not an error.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Copies the object at <paramref name="source"/> to <paramref name="destination"/> (replacing it atomically, as a
+    /// put does). Returns false, writing nothing, when there is no source object. Stores copy without moving the bytes
+    /// through the caller where they can (a local file copy, S3 <c>CopyObject</c>); this default is a get and a put.
+    /// </summary>
+    async Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default)
+    {
+        var data = await TryGetAsync(source, cancellationToken).ConfigureAwait(false);
+        if (data is null) return false;
+        await PutAsync(destination, data, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
 }
 
 /// <summary>Conveniences every store gets.</summary>

@@ -174,6 +174,40 @@ public sealed class LocalDirectoryStore : IObjectStore
         return Task.CompletedTask;
     }
 
+    /// <summary>A file copy into a temporary file, renamed over the destination (the kernel copies; no bytes through us).</summary>
+    public Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var from = PathOf(source);
+        var path = PathOf(destination);
+        var temp = TempPathOf(path);
+        try
+        {
+            try
+            {
+                File.Copy(from, temp);
+            }
+            catch (DirectoryNotFoundException) when (File.Exists(from))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(temp)!);
+                File.Copy(from, temp);
+            }
+            File.Move(temp, path, overwrite: true);
+            return Task.FromResult(true);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException && !File.Exists(from))
+        {
+            TryDelete(temp);
+            return Task.FromResult(false);
+        }
+        catch (Exception e)
+        {
+            TryDelete(temp);
+            if (e is IOException or UnauthorizedAccessException) return Task.FromException<bool>(new ObjectStoreException(Location, destination, $"copy from '{source}'", e));
+            throw;
+        }
+    }
+
     private async Task WriteAtomicallyAsync(string key, Func<FileStream, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         var path = PathOf(key);

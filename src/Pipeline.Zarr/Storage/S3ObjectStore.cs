@@ -71,7 +71,18 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             if (!new CredentialProfileStoreChain().TryGetAWSCredentials(options.Profile, out credentials))
                 throw new ArgumentException($"S3 store: AWS profile '{options.Profile}' was not found", nameof(options));
         }
-        return credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
+        var client = credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
+        if (options.ServiceUrl is not null) client.BeforeRequestEvent += KeepSlashesInCopySource;
+        return client;
+    }
+
+    // S3-compatible servers such as s3rver split x-amz-copy-source on '/' without decoding '%2F', which the SDK writes
+    // for every '/' of "bucket/key": send the slashes as they are (S3 accepts both). Runs before signing.
+    private static void KeepSlashesInCopySource(object sender, RequestEventArgs e)
+    {
+        if (e is WebServiceRequestEventArgs { Headers: { } headers } && headers.TryGetValue("x-amz-copy-source", out var source)
+            && source.Contains("%2F", StringComparison.OrdinalIgnoreCase))
+            headers["x-amz-copy-source"] = source.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Creates the bucket when it does not exist (for tests and first runs).</summary>
@@ -216,6 +227,54 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = full }, ct).ConfigureAwait(false);
             return 0;
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Some S3-compatible servers (s3rver 3.7) do not decode '%2F' in x-amz-copy-source (the SDK encodes the '/'
+    // after the bucket and in the key) and answer NoSuchKey or NoSuchBucket for an object that exists: after the
+    // first such answer this store copies by get and put.
+    private volatile bool _serverCopyBroken;
+
+    /// <summary>False once the server failed a CopyObject of an object that exists (copies then go through us).</summary>
+    public bool CopiesOnServer => !_serverCopyBroken;
+
+    /// <summary>A server-side <c>CopyObject</c>; a get and a put where the server cannot copy (see above) or the object is over 5 GB.</summary>
+    public async Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default)
+    {
+        var from = FullKey(source);
+        var to = FullKey(destination);
+        if (!_serverCopyBroken)
+        {
+            var copied = await RetryAsync($"copy from '{source}'", destination, async ct =>
+            {
+                try
+                {
+                    await _client.CopyObjectAsync(new CopyObjectRequest
+                    {
+                        // Metadata copied with the object (s3rver writes no checksum for a REPLACE copy: its GETs then fail the SDK's MD5 check).
+                        SourceBucket = _options.Bucket, SourceKey = from, DestinationBucket = _options.Bucket, DestinationKey = to,
+                    }, ct).ConfigureAwait(false);
+                    return (bool?)true;
+                }
+                catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound || e.ErrorCode is "NoSuchKey" or "NoSuchBucket")
+                {
+                    return false;
+                }
+                catch (AmazonS3Exception e) when (e.ErrorCode is "InvalidRequest" or "EntityTooLarge")
+                {
+                    return null;
+                }
+            }, cancellationToken).ConfigureAwait(false);
+            if (copied == true) return true;
+            if (copied == false)
+            {
+                if (await HeadAsync(source, cancellationToken).ConfigureAwait(false) is null) return false;
+                _serverCopyBroken = true;
+            }
+        }
+        var data = await TryGetAsync(source, cancellationToken).ConfigureAwait(false);
+        if (data is null) return false;
+        await PutAsync(destination, data, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     public void Dispose()

@@ -114,6 +114,9 @@ public sealed class IngestGraphSpecs : IAsyncLifetime
         var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(prefix, "manifest.json")))!;
         Assert.Equal(Steps.Length, manifest["files"]!.AsArray().Count);
         Assert.Equal(Steps.Length * 5, manifest["fields"]!.GetValue<int>());
+        Assert.Equal("grib2", manifest["format"]!.GetValue<string>());
+        // The run's chunks were copied from the per-file Zarrs, not decoded again (the oracle below still checks every value).
+        Assert.Equal(Steps.Length * 5, manifest["fieldsCopied"]!.GetValue<int>());
 
         // The oracle: xarray opens every group of the run Zarr; each value equals ecCodes' decode of the source file.
         var check = await RunFixtures.PythonAsync("-c", """

@@ -21,6 +21,7 @@ public static class ObjectStoreContract
         ["head"] = Head,
         ["list_by_prefix"] = ListByPrefix,
         ["delete"] = Delete,
+        ["copy"] = Copy,
         ["hostile_keys_rejected"] = HostileKeysRejected,
         ["concurrent_puts_of_distinct_keys"] = ConcurrentPutsOfDistinctKeys,
         ["large_object"] = LargeObject,
@@ -129,6 +130,24 @@ public static class ObjectStoreContract
         await store.DeleteAsync("d/x"); // deleting a missing object is fine
         await store.DeleteAsync("never/was");
         Assert.Empty(await store.ListAllAsync("d/"));
+    }
+
+    private static async Task Copy(IObjectStore store)
+    {
+        var data = new byte[70_001];
+        new Random(3).NextBytes(data);
+        await store.PutAsync("files/a.zarr/t/0.0", data);
+        Assert.True(await store.CopyAsync("files/a.zarr/t/0.0", "run.zarr/g/t/3.0.0"));
+        Assert.Equal(data, await store.GetAsync("run.zarr/g/t/3.0.0"));
+        Assert.Equal(data, await store.GetAsync("files/a.zarr/t/0.0")); // the source stays
+        await store.PutAsync("other", Bytes("x"));
+        Assert.True(await store.CopyAsync("other", "run.zarr/g/t/3.0.0")); // replaces
+        Assert.Equal(Bytes("x"), await store.GetAsync("run.zarr/g/t/3.0.0"));
+        Assert.False(await store.CopyAsync("no/such/chunk", "run.zarr/g/t/4.0.0"));
+        Assert.Null(await store.TryGetAsync("run.zarr/g/t/4.0.0"));
+        Assert.Equal(["files/a.zarr/t/0.0", "other", "run.zarr/g/t/3.0.0"], (await store.ListAllAsync("")).Select(o => o.Key));
+        await Assert.ThrowsAsync<InvalidStoreKeyException>(() => store.CopyAsync("other", "../escape"));
+        await Assert.ThrowsAsync<InvalidStoreKeyException>(() => store.CopyAsync("../escape", "other"));
     }
 
     private static async Task HostileKeysRejected(IObjectStore store)

@@ -55,6 +55,16 @@ public sealed class S3ObjectStoreSpecs
     }
 
     [ServiceFact(Service.S3)]
+    public async Task Should_copy_on_the_server_when_keys_have_slashes_and_the_server_is_s3rver()
+    {
+        using var store = await NewStoreAsync(prefix: "runs/x");
+        await store.PutAsync("files/a.zarr/t/0.0", "chunk"u8.ToArray());
+        Assert.True(await store.CopyAsync("files/a.zarr/t/0.0", "run.zarr/t/1.0.0"));
+        Assert.Equal("chunk"u8.ToArray(), await store.GetAsync("run.zarr/t/1.0.0"));
+        Assert.True(store.CopiesOnServer, "CopyObject worked: no fallback to get and put");
+    }
+
+    [ServiceFact(Service.S3)]
     public async Task Should_complete_the_put_when_the_server_answers_500_before_succeeding()
     {
         var bucket = NewBucket();
