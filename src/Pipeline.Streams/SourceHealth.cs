@@ -10,10 +10,11 @@ public sealed class SourceHealth
     private volatile Snapshot _now;
     private readonly TimeProvider _clock;
 
-    public SourceHealth(TimeProvider? clock = null)
+    /// <param name="notYet">What readiness says before the first connection (name the endpoint).</param>
+    public SourceHealth(string notYet = "not connected yet", TimeProvider? clock = null)
     {
         _clock = clock ?? TimeProvider.System;
-        _now = new Snapshot(false, "not connected yet", _clock.GetUtcNow());
+        _now = new Snapshot(false, notYet, _clock.GetUtcNow());
     }
 
     public bool Connected => _now.Connected;

@@ -38,7 +38,7 @@ public sealed class AmqpSourceSpecs : Akka.TestKit.Xunit2.TestKit
             .Run(Sys.Materializer());
         try
         {
-            await BrokerFixtures.WaitUntilAsync(async () => await QueueExists(queue), Deadline, () => "queue declared");
+            await BrokerFixtures.WaitUntilAsync(() => BrokerFixtures.ConsumingAsync(queue), Deadline, () => "queue declared, bound and consumed");
             await BrokerFixtures.AmqpPublishAsync(exchange, "v02.post.20230527.WXO-DD.model_gem_regional.10km.grib2.12.037",
                 "20230527145520.791 https://hpfx.collab.science.gc.ca /20230527/WXO-DD/model_gem_regional/10km/grib2/12/037/CMC_reg_WIND_ISBL_30_ps10km_2023052712_P037.grib2",
                 false, "sum: d,535bd56676adac278addb2eb5ec85bda", "parts: 1,554100,1,0,0", "source: WXO-DD", "from_cluster: DDSR.CMC");
@@ -179,9 +179,4 @@ public sealed class AmqpSourceSpecs : Akka.TestKit.Xunit2.TestKit
 
     private static int CountLines(string path) => File.Exists(path) ? File.ReadAllLines(path).Count(l => l.Length > 0) : 0;
 
-    private static async Task<bool> QueueExists(string queue)
-    {
-        try { await BrokerFixtures.ReadyAsync(queue); return true; }
-        catch (Exception) { return false; }
-    }
 }

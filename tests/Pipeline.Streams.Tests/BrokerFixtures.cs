@@ -58,6 +58,25 @@ internal static class BrokerFixtures
         foreach (var k in keys) await ch.QueueBindAsync(queue, exchange, k);
     }
 
+    /// <summary>
+    /// True once a consumer is on the queue: a source declares its queue, binds it and only then consumes, so a
+    /// message published after this is routed to it (a queue that merely exists may not be bound yet).
+    /// </summary>
+    public static async Task<bool> ConsumingAsync(string queue)
+    {
+        try
+        {
+            var factory = new ConnectionFactory { Uri = new Uri(TestServices.AmqpUri) };
+            await using var c = await factory.CreateConnectionAsync();
+            await using var ch = await c.CreateChannelAsync();
+            return (await ch.QueueDeclarePassiveAsync(queue)).ConsumerCount > 0;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return false; // not declared yet
+        }
+    }
+
     /// <summary>Messages ready (not delivered) in a queue.</summary>
     public static async Task<uint> ReadyAsync(string queue)
     {

@@ -47,7 +47,7 @@ public sealed class DeadLetterReplaySpecs : Akka.TestKit.Xunit2.TestKit
         var kill = Run(connections, settings, wrong, dead, received);
         try
         {
-            await BrokerFixtures.WaitUntilAsync(async () => await QueueBound(queue), Deadline, () => "queue declared");
+            await BrokerFixtures.WaitUntilAsync(() => BrokerFixtures.ConsumingAsync(queue), Deadline, () => "queue consumed");
             await BrokerFixtures.AmqpPublishAsync(exchange, "v03.model", V03("model/a.nc"));
             await BrokerFixtures.AmqpPublishAsync(exchange, "v03.model.gdps", V03("model/gdps/b.grib2"), false, "source: WXO-DD");
             await BrokerFixtures.AmqpPublishAsync(exchange, "v03.model.gdps", V03("model/gdps/c.grib2"));
@@ -124,18 +124,5 @@ public sealed class DeadLetterReplaySpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(0, report.Replayed);
         Assert.Contains("has no routing key", Assert.Single(report.Failed).Reason, StringComparison.Ordinal);
         Assert.Single(store.Letters);
-    }
-
-    private static async Task<bool> QueueBound(string queue)
-    {
-        try
-        {
-            await BrokerFixtures.ReadyAsync(queue);
-            return true;
-        }
-        catch (Exception)
-        {
-            return false;
-        }
     }
 }

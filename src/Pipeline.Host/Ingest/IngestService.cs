@@ -165,7 +165,7 @@ public sealed class IngestService(
                     Username = user[0].Length > 0 ? Uri.UnescapeDataString(user[0]) : null,
                     Password = user.Length > 1 ? Uri.UnescapeDataString(user[1]) : null,
                 };
-                var health = _health[source.Name] = new SourceHealth();
+                var health = _health[source.Name] = new SourceHealth($"not connected yet to {connection.Host}:{connection.Port}");
                 return MqttSource.Announcements(new MqttSourceSettings(connection, source.Topics, (ushort)Math.Min(source.Prefetch, 65535)) { Health = health }, source.Name,
                     source.Format == "auto" ? null : parser, filter, deadLetters, Counters);
             }
@@ -195,7 +195,7 @@ public sealed class IngestService(
             {
                 var sqs = new AmazonSQSClient();
                 var client = new AwsSqsClient(sqs, source.Uri);
-                var health = _health[source.Name] = new SourceHealth();
+                var health = _health[source.Name] = new SourceHealth($"nothing received yet from {source.Uri}");
                 return SqsSource.S3Events(client, new SqsSourceSettings(source.Name, source.Visibility, Math.Clamp(source.Prefetch, 1, 10)) { Health = health }, filter,
                     deadLetters, Counters);
             }
