@@ -227,13 +227,66 @@ public sealed class FileProcessor(OutputStores stores)
                 throw new FileRejectedException($"{origin}: {Clean(e.Message)}", e);
             }
             await store.PutAsync(OutputLayout.FileReferences(work.RunId, name), refs.References.ToJson(), cancellationToken).ConfigureAwait(false);
+            var interim = await GrowRunReferencesAsync(store, work, file, refs.References, cancellationToken).ConfigureAwait(false);
 
             var metadata = await fileStore.TryGetAsync(".zmetadata", cancellationToken).ConfigureAwait(false) ?? [];
             var bytes = 0L;
             await foreach (var o in fileStore.ListAsync("", cancellationToken).ConfigureAwait(false)) bytes += o.Length;
             var coverage = NetCdfCoverage.Of(file);
             return new ProcessedFile(name, indexed.Count, indexed.Sum(v => v.ElementCount), zarrKey, bytes, SHA512.HashData(metadata), coverage.Bounds,
-                coverage.From, coverage.To, format, failed);
+                coverage.From, coverage.To, format, interim is null ? failed : [.. failed, interim]);
+        }
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _runLocks = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The run's combined references grown by this file, before the run completes (the forecast-model-run collection
+    /// the OFS seed rebuilds with <c>MultiZarrToZarr</c> as objects land): the accumulated per-file sets are read from
+    /// the store, this file's added (keyed by its URL, so a re-driven file replaces itself), and both the state and
+    /// <c>refs/run[.VAR].json</c> written back. One writer per run group on this node; finalization writes the
+    /// complete set under the same key. A file that cannot join (no unlimited dimension, overlapping times) is not a
+    /// failure: the reason is returned as a problem and finalization decides.
+    /// </summary>
+    private async Task<string?> GrowRunReferencesAsync(IObjectStore store, FileWork work, NetCdfFile file, Zarr.Kerchunk.ReferenceSet refs,
+        CancellationToken cancellationToken)
+    {
+        var unlimited = file.Dimensions.FirstOrDefault(d => d.IsUnlimited)?.Name;
+        if (unlimited is null) return null; // nothing to grow along; the run is combined (or not) when it completes
+        var group = OutputLayout.NetCdfProduct(work.Variable);
+        var stateKey = OutputLayout.RunReferencesState(work.RunId, group);
+        var gate = _runLocks.GetOrAdd(stateKey, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var saved = await store.TryGetAsync(stateKey, cancellationToken).ConfigureAwait(false);
+            RunReferences run;
+            try
+            {
+                run = saved is null ? new RunReferences(unlimited) : RunReferences.FromJson(saved);
+            }
+            catch (InvalidDataException)
+            {
+                run = new RunReferences(unlimited); // an unreadable state is rebuilt from the files that arrive next
+            }
+            if (run.ConcatDim != unlimited)
+                return $"not in the interim run references: its unlimited dimension is '{unlimited}', the run's '{run.ConcatDim}'";
+            var url = work.Announcement.Location.AbsoluteUri;
+            try
+            {
+                if (!run.Add(url, refs)) return null;
+            }
+            catch (InvalidDataException e)
+            {
+                return "not in the interim run references: " + e.Message;
+            }
+            await store.PutAsync(stateKey, run.ToJson(), cancellationToken).ConfigureAwait(false);
+            await store.PutAsync(OutputLayout.RunReferences(work.RunId, group), run.Build().ToJson(), cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 

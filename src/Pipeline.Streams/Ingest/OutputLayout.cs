@@ -58,6 +58,16 @@ public static class OutputLayout
     public static string RunReferences(ModelRunId run, string group) =>
         StoreKey.Join(RunPrefix(run), "refs", group.Length == 0 ? "run.json" : "run." + group + ".json");
 
+    /// <summary>
+    /// The NetCDF run group's accumulated per-file references (<see cref="Pipeline.NetCdf.References.RunReferences"/>
+    /// state), from which <see cref="RunReferences"/> is rebuilt as each file arrives, before the run completes.
+    /// </summary>
+    public static string RunReferencesState(ModelRunId run, string group) =>
+        StoreKey.Join(RunPrefix(run), "refs", group.Length == 0 ? ".run.state.json" : ".run." + group + ".state.json");
+
+    /// <summary>The NetCDF product a file belongs to: "" for one product, else the pattern's <c>var</c> (OFS <c>fields</c>, <c>stations</c>).</summary>
+    public static string NetCdfProduct(string? variable) => string.IsNullOrEmpty(variable) ? "" : FileName(variable);
+
     public static string RunManifest(ModelRunId run) => StoreKey.Join(RunPrefix(run), "manifest.json");
 }
 

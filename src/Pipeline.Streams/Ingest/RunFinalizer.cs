@@ -209,7 +209,9 @@ public sealed class RunFinalizer(
         var products = paths.GroupBy(p => p.File.Variable ?? "", StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
         foreach (var product in products)
         {
-            var group = products.Count == 1 ? "" : OutputLayout.FileName(product.Key.Length == 0 ? "default" : product.Key);
+            // Named by the pattern's var alone (not by how many products arrived), so the interim references written
+            // as files arrive and the final ones share their keys.
+            var group = OutputLayout.NetCdfProduct(product.Key);
             try
             {
                 var sets = new List<(string Url, string Path, ReferenceSet Refs, string? Unlimited)>();

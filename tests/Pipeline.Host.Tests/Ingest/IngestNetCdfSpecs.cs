@@ -183,6 +183,38 @@ public sealed class IngestNetCdfSpecs : IAsyncLifetime
     }
 
     [ServiceFact(Service.Python)]
+    public async Task Should_grow_the_run_references_as_each_file_arrives_before_the_run_is_complete()
+    {
+        await using var server = await LocalFileServer.StartAsync(Data);
+        var settings = Settings(null, "pipeline-grow");
+        settings["Pipeline:Datasets:0:Completeness:QuietPeriod"] = "01:00:00"; // the run stays open throughout
+        await using var node = await Nodes.StartAsync(settings);
+        var injector = node.App.Services.GetRequiredService<AnnouncementInjector>();
+        async Task Announce(int i)
+        {
+            var relPath = $"ofs/20240101/00/roms.t00z.f00{i}.nc";
+            Assert.True(await injector.InjectAsync(new InboundMessage("ofs-feed", "v03.test", V03(server.BaseUrl, relPath, await File.ReadAllBytesAsync(Path.Combine(Data, relPath))))));
+        }
+        string Original(int i) => Path.Combine(Data, "ofs", "20240101", "00", $"roms.t00z.f00{i}.nc");
+        var refs = Path.Combine(Store, "test.ofs", "20240101T0000Z", "refs", "run.json");
+        using var http = node.Client();
+        Task<JsonElement> Run() => http.GetFromJsonAsync<JsonElement>("/api/runs/" + Uri.EscapeDataString("test.ofs/2024-01-01T00Z"));
+
+        // Out of order: the last step first, then the first; the combined references hold both, in time order.
+        await Announce(2);
+        await Announce(0);
+        await Eventually.HoldsAsync(Run, r => r.GetProperty("indexed").GetInt32() == 2, TimeSpan.FromMinutes(2), "two files indexed");
+        var two = await OracleAsync(refs, server.BaseUrl, [Original(0), Original(2)], "ocean_time");
+        Assert.True(two["ok"]!.GetValue<bool>(), two.ToJsonString());
+
+        await Announce(1);
+        await Eventually.HoldsAsync(Run, r => r.GetProperty("indexed").GetInt32() == 3, TimeSpan.FromMinutes(2), "three files indexed");
+        var three = await OracleAsync(refs, server.BaseUrl, [Original(0), Original(1), Original(2)], "ocean_time");
+        Assert.True(three["ok"]!.GetValue<bool>(), three.ToJsonString());
+        Assert.Equal(JsonValueKind.Null, (await Run()).GetProperty("finalizedGeneration").ValueKind); // grown, not finalized
+    }
+
+    [ServiceFact(Service.Python)]
     public async Task Should_fail_a_truncated_NetCDF_file_for_good_and_leave_a_GRIB2_file_out_of_a_NetCDF_run_with_reasons()
     {
         await using var server = await LocalFileServer.StartAsync(Data);
