@@ -45,6 +45,9 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             new WakeModelRun(Run),
             new AnnouncementsReplayed(Run, [Announcement("TMP", 0), Announcement("TMP", 3) with { Integrity = null, Topic = null, Size = null }]),
             new FileAdmitted(File, Announcement("TMP", 0), "TMP", "000", "TMP/000", T),
+            new FilesAdmitted([new AdmittedFile(File, Announcement("TMP", 0), "TMP", "000", "TMP/000"),
+                new AdmittedFile(FileId.Of(Announcement("TMP", 3)), Announcement("TMP", 3) with { Integrity = null, Topic = null, Size = null, Relation = "update" },
+                    null, null, "TMP/003")], T),
             new FileFetched(File, 99, T),
             new FileIndexed(File, 3, T),
             new FileRetryScheduled(File, 2, T.AddSeconds(30), "404", T),
@@ -66,6 +69,7 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             new DataStreamPaused("maintenance", T),
             new DataStreamResumed(T),
             new RunSeen(Run, T),
+            new RunsSeen([Run, Run with { ReferenceTime = RefTime.AddHours(6) }], T),
             counters,
             stream,
         ];

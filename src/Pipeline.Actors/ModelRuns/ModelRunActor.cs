@@ -117,9 +117,15 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
         _state = _state.Apply(e);
         switch (e)
         {
-            case FileAdmitted a:
-                Timers.Cancel(RetryKey(a.File.DataId));
-                Offer(a.File.DataId);
+            case FilesAdmitted a:
+                foreach (var f in a.Files)
+                {
+                    // Two versions of one file in a batch: the later one is the file now; offer it once.
+                    if (_state.Files.TryGetValue(f.File.DataId, out var now) && now.Id != f.File) continue;
+                    Timers.Cancel(RetryKey(f.File.DataId));
+                    Offer(f.File.DataId);
+                }
+
                 break;
             case FileRetryScheduled r:
                 StartRetryTimer(r.File, r.DueAt);
@@ -152,7 +158,9 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
                 break;
         }
 
-        if (++_sinceSnapshot >= _settings.SnapshotEvery)
+        // Counted in files, not events: a batch of admissions weighs what its files weigh in the snapshot.
+        _sinceSnapshot += e is FilesAdmitted batch ? batch.Files.Count : 1;
+        if (_sinceSnapshot >= _settings.SnapshotEvery)
         {
             _sinceSnapshot = 0;
             SaveSnapshot(_state);

@@ -66,6 +66,9 @@ public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(DataStreamState)] = "DSS1",
         [typeof(GetDataStreamRuns)] = "DSQ3",
         [typeof(DataStreamRuns)] = "DSQ4",
+        // Batched admission (issue 7): one event per admitted batch; MRE1 (FileAdmitted) and DSE3 (RunSeen) stay readable
+        [typeof(FilesAdmitted)] = "MRE9",
+        [typeof(RunsSeen)] = "DSE5",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> Types =
