@@ -43,6 +43,7 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             state.View(),
             new ReplayAnnouncements(Run),
             new WakeModelRun(Run),
+            new ModelRunWoken(Run, true),
             new AnnouncementsReplayed(Run, [Announcement("TMP", 0), Announcement("TMP", 3) with { Integrity = null, Topic = null, Size = null }]),
             new FileAdmitted(File, Announcement("TMP", 0), "TMP", "000", "TMP/000", T),
             new FilesAdmitted([new AdmittedFile(File, Announcement("TMP", 0), "TMP", "000", "TMP/000"),

@@ -31,6 +31,12 @@ public sealed record DataStreamSettings
 
     public int MaxRunsToWake { get; init; } = 200;
 
+    /// <summary>
+    /// How often the runs this data stream admitted into (or woke after recovering) are woken again until each
+    /// answers that it is settled: a run whose node died has no one else to restart it and re-drive its files.
+    /// </summary>
+    public TimeSpan WakeOpenRunsEvery { get; init; } = TimeSpan.FromSeconds(3);
+
     /// <summary>The shard region's role in a cluster; null for every node.</summary>
     public string? Role { get; init; }
 }
@@ -43,6 +49,7 @@ public sealed record DataStreamSettings
 public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
 {
     private const string CounterTimer = "counters";
+    private const string WakeTimer = "wake-open-runs";
 
     private readonly DatasetId _id;
     private readonly Dataset? _dataset;
@@ -52,6 +59,11 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private DataStreamState _state;
     private int _sinceSnapshot;
+
+    // Runs that may still have work, with the wakes sent since they were last admitted into (not persisted: after a
+    // recovery every recent run is woken and answers). A "settled" answer counts only if a wake went out after the
+    // last admission: an answer to an older wake may predate it.
+    private readonly Dictionary<ModelRunId, int> _openRuns = [];
 
     public DataStreamActor(string entityId, DatasetCatalog catalog, IActorRef modelRuns, DataStreamSettings settings, TimeProvider? clock = null)
     {
@@ -73,11 +85,33 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
             Timers.StartPeriodicTimer(CounterTimer, RecordCountersTick.Instance, _settings.CounterInterval);
             var since = Now - _settings.WakeRunsWithin;
             foreach (var t in _state.Runs.Reverse().TakeWhile(t => t >= since).Take(_settings.MaxRunsToWake))
-                _modelRuns.Tell(new WakeModelRun(new ModelRunId(_id, t)));
+            {
+                var run = new ModelRunId(_id, t);
+                _openRuns[run] = 1;
+                _modelRuns.Tell(new WakeModelRun(run), Self);
+            }
+
+            Timers.StartPeriodicTimer(WakeTimer, WakeOpenRunsTick.Instance, _settings.WakeOpenRunsEvery);
         });
 
         Command<AdmitAnnouncements>(Admit);
         Command<AdmissionTally>(t => _state = _state.Count(t));
+        Command<RunsAdmittedInto>(r =>
+        {
+            foreach (var run in r.Runs) _openRuns[run] = 0;
+        });
+        Command<WakeOpenRunsTick>(_ =>
+        {
+            foreach (var run in _openRuns.Keys.ToArray())
+            {
+                _openRuns[run]++;
+                _modelRuns.Tell(new WakeModelRun(run), Self);
+            }
+        });
+        Command<ModelRunWoken>(w =>
+        {
+            if (w.Settled && _openRuns.TryGetValue(w.RunId, out var wakes) && wakes > 0) _openRuns.Remove(w.RunId);
+        });
         Command<RecordCountersTick>(_ =>
         {
             if (_state.RecordCounters(Now) is { } rec) Persist<IDataStreamEvent>(rec, Applied);
@@ -195,7 +229,16 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
             })).ConfigureAwait(false);
             sender.Tell(new AdmitAnnouncementsResult(id, outcomes));
             self.Tell(AdmissionTally.Of(batch, outcomes, clock.GetUtcNow()));
+            self.Tell(new RunsAdmittedInto(groups.Keys.ToArray()));
         }
+    }
+
+    /// <summary>Runs an admission batch went to: they are open until they answer a wake as settled.</summary>
+    private sealed record RunsAdmittedInto(IReadOnlyList<ModelRunId> Runs);
+
+    private sealed record WakeOpenRunsTick
+    {
+        public static readonly WakeOpenRunsTick Instance = new();
     }
 
     private sealed record RecordCountersTick

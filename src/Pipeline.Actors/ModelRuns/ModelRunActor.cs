@@ -67,7 +67,11 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
 
             Decide(c);
         });
-        Command<WakeModelRun>(_ => { }); // recovery already re-drove what was unfinished
+        // Recovery already re-drove what was unfinished; the sender (the DataStream) learns whether to keep waking us.
+        Command<WakeModelRun>(_ =>
+        {
+            if (!Sender.IsNobody()) Sender.Tell(new ModelRunWoken(_runId, !Busy));
+        });
         Command<IModelRunCommand>(Decide);
         Command<RetryDue>(OnRetryDue);
         Command<OfferPending>(_ => FlushPending());
@@ -286,11 +290,13 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
             new(f.Id.DataId, f.Id.Checksum, f.Key, f.Variable, f.Step, f.Announcement.Location);
     }
 
+    /// <summary>Work in flight, waiting, or a completion or finalization still to come.</summary>
+    private bool Busy => _pending.Count > 0 || _completing || _state.AwaitsFinalization || _state.QuietPeriodEnds(_rules) is not null
+                         || _state.Files.Values.Any(f => !f.IsTerminal);
+
     private void OnIdle()
     {
-        var busy = _pending.Count > 0 || _completing || _state.AwaitsFinalization || _state.QuietPeriodEnds(_rules) is not null
-                   || _state.Files.Values.Any(f => !f.IsTerminal);
-        if (busy) return;
+        if (Busy) return;
         _log.Debug("ModelRun {ModelRunId}: idle, passivating", _runId);
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }

@@ -66,9 +66,11 @@ public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(DataStreamState)] = "DSS1",
         [typeof(GetDataStreamRuns)] = "DSQ3",
         [typeof(DataStreamRuns)] = "DSQ4",
-        // Batched admission (issue 7): one event per admitted batch; MRE1 (FileAdmitted) and DSE3 (RunSeen) stay readable
+        // Batched admission (issue 7): one event per admitted batch; MRE1 (FileAdmitted) and DSE3 (RunSeen) stay readable.
+        // Wake answers: the DataStream keeps waking a run until it is settled (a run whose node died restarts elsewhere).
         [typeof(FilesAdmitted)] = "MRE9",
         [typeof(RunsSeen)] = "DSE5",
+        [typeof(ModelRunWoken)] = "MRQ6",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> Types =
