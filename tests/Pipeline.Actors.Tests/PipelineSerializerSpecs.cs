@@ -105,6 +105,49 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Should_read_back_every_field_of_an_admission_batch_when_written_in_the_compact_form()
+    {
+        var serializer = new PipelineSerializer((ExtendedActorSystem)Sys);
+        var local = new DateTimeOffset(2026, 11, 1, 3, 4, 5, 678, TimeSpan.FromHours(-5)).AddTicks(9);
+        var files = new[]
+        {
+            new AdmittedFile(File, Announcement("TMP", 0), "TMP", "000", "TMP/000"),
+            new AdmittedFile(FileId.Of(Announcement("TMP", 3)), Announcement("TMP", 3) with
+            {
+                DataId = "other-id", RelPath = "20261101/00/TMP_P003.grib2", Topic = null, Size = null, Integrity = null,
+                PublishedAt = local, RawMessage = "{\"é\": \"\u0000\"}", Relation = AnnouncementRelations.Update,
+            }, null, null, "TMP/003"),
+            new AdmittedFile(FileId.Of(Announcement("UGRD", 3)), Announcement("UGRD", 3) with { Size = 0 }, "UGRD", "003", "UGRD/003"),
+        };
+        var batch = new FilesAdmitted(files, local);
+
+        var back = Assert.IsType<FilesAdmitted>(serializer.FromBinary(serializer.ToBinary(batch), serializer.Manifest(batch)));
+
+        Assert.Equal(batch.At, back.At);
+        Assert.Equal(batch.At.Offset, back.At.Offset);
+        Assert.Equal(files, back.Files);
+        Assert.Equal(local.Offset, back.Files[1].Announcement.PublishedAt.Offset);
+        // Compact: smaller than the JSON of the same batch.
+        Assert.True(serializer.ToBinary(batch).Length < System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(batch).Length / 2);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(20)]
+    [InlineData(-1)]
+    public void Should_throw_a_serialization_exception_when_a_compact_admission_batch_is_truncated_or_padded(int cut)
+    {
+        var serializer = new PipelineSerializer((ExtendedActorSystem)Sys);
+        var bytes = serializer.ToBinary(new FilesAdmitted([new AdmittedFile(File, Announcement("TMP", 0), "TMP", "000", "TMP/000")], T));
+        var damaged = cut >= 0 ? bytes[..cut] : [.. bytes, 7];
+
+        var e = Assert.Throws<SerializationException>(() => serializer.FromBinary(damaged, "MRE9"));
+
+        Assert.Contains("MRE9", e.Message);
+    }
+
+    [Fact]
     public void Should_throw_a_serialization_exception_naming_the_manifest_when_it_is_unknown()
     {
         var serializer = new PipelineSerializer((ExtendedActorSystem)Sys);

@@ -10,6 +10,9 @@ if (args.Length > 0 && args[0] == "broker")
 // End to end (issue 9), beside the Python path in e2e_bench.sh: ... -- e2e N [--resolution DEG] [--out DIR]
 if (args.Length > 0 && args[0] == "e2e") return await Pipeline.Benchmarks.E2EBenchmark.RunAsync(args[1..]);
 
+// Admission profiling without BenchmarkDotNet: ... -- admission sqlite|postgresql|memory [iterations] [runsPerBatch]
+if (args.Length > 0 && args[0] == "admission") return await Pipeline.Benchmarks.AdmissionBenchmarks.RunConsoleAsync(args[1..]);
+
 // Run all: dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*'
 // Fetch benchmark halves (see fetch_bench.sh): fetch-serve ... | fetch-client ...
 if (args.Length > 0 && args[0].StartsWith("fetch-", StringComparison.Ordinal))

@@ -35,7 +35,7 @@ public sealed record DataStreamSettings
     /// How often the runs this data stream admitted into (or woke after recovering) are woken again until each
     /// answers that it is settled: a run whose node died has no one else to restart it and re-drive its files.
     /// </summary>
-    public TimeSpan WakeOpenRunsEvery { get; init; } = TimeSpan.FromSeconds(3);
+    public TimeSpan WakeOpenRunsEvery { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The shard region's role in a cluster; null for every node.</summary>
     public string? Role { get; init; }
@@ -64,6 +64,9 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
     // recovery every recent run is woken and answers). A "settled" answer counts only if a wake went out after the
     // last admission: an answer to an older wake may predate it.
     private readonly Dictionary<ModelRunId, int> _openRuns = [];
+
+    // Runs whose RunsSeen is being written (not in the state until it is): not recorded twice meanwhile.
+    private readonly HashSet<ModelRunId> _recordingRuns = [];
 
     public DataStreamActor(string entityId, DatasetCatalog catalog, IActorRef modelRuns, DataStreamSettings settings, TimeProvider? clock = null)
     {
@@ -192,18 +195,29 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
         }
 
         var sender = Sender;
-        var newRuns = _state.NewRuns(groups.Keys, Now);
+        var newRuns = _state.NewRuns(groups.Keys.Where(r => !_recordingRuns.Contains(r)), Now);
         if (newRuns.Count == 0)
         {
-            Route(batch, outcomes, groups, sender);
+            Route(batch, outcomes, groups, sender, Task.CompletedTask);
             return;
         }
 
-        PersistAll(newRuns, PersistBatch.ThenAfterLast<IDataStreamEvent>(newRuns.Count, Applied, () => Route(batch, outcomes, groups, sender)));
+        // The new runs are recorded without holding up admission (PersistAllAsync does not stash the next batches: a
+        // data stream is one actor for its whole feed). The batch is routed at once and its answer also waits for
+        // this write, so the run of an acked announcement is always one the stream wakes after a crash.
+        var fresh = newRuns.OfType<RunsSeen>().SelectMany(r => r.RunIds).ToArray();
+        _recordingRuns.UnionWith(fresh);
+        var recorded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        PersistAllAsync(newRuns, PersistBatch.ThenAfterLast<IDataStreamEvent>(newRuns.Count, Applied, () =>
+        {
+            _recordingRuns.ExceptWith(fresh);
+            recorded.TrySetResult();
+        }));
+        Route(batch, outcomes, groups, sender, recorded.Task);
     }
 
     private void Route(IReadOnlyList<Announcement> batch, AdmissionOutcome[] outcomes,
-        Dictionary<ModelRunId, (List<AdmissionRequest> Items, List<int> Positions)> groups, IActorRef sender)
+        Dictionary<ModelRunId, (List<AdmissionRequest> Items, List<int> Positions)> groups, IActorRef sender, Task runsRecorded)
     {
         var self = Self;
         var modelRuns = _modelRuns;
@@ -227,6 +241,19 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
                         outcomes[p] = new AdmissionOutcome(batch[p].DataId, AdmissionVerdict.Deferred, $"run {g.Key} did not answer: {e.Message}");
                 }
             })).ConfigureAwait(false);
+            try
+            {
+                await runsRecorded.WaitAsync(timeout).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // Admitted by the runs, but the stream could not record them: the broker keeps the messages and
+                // redelivers them (the runs then answer Duplicate, and the stream records the runs again).
+                for (var i = 0; i < outcomes.Length; i++)
+                    if (outcomes[i].Verdict == AdmissionVerdict.Admitted)
+                        outcomes[i] = new AdmissionOutcome(batch[i].DataId, AdmissionVerdict.Deferred, $"the new runs were not recorded: {e.Message}");
+            }
+
             sender.Tell(new AdmitAnnouncementsResult(id, outcomes));
             self.Tell(AdmissionTally.Of(batch, outcomes, clock.GetUtcNow()));
             self.Tell(new RunsAdmittedInto(groups.Keys.ToArray()));

@@ -12,7 +12,8 @@ using Pipeline.Actors.ModelRuns;
 namespace Pipeline.Actors.Serialization;
 
 /// <summary>
-/// The serializer of every <see cref="IPipelineMessage"/>: System.Text.Json with a stable short manifest per type.
+/// The serializer of every <see cref="IPipelineMessage"/>: System.Text.Json with a stable short manifest per type,
+/// except the admission batch (<see cref="FilesAdmitted"/>), which has a compact binary form (<see cref="AdmissionEncoding"/>).
 /// A manifest, once written to a journal, never changes meaning; renaming a type keeps its manifest.
 /// </summary>
 public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
@@ -90,10 +91,16 @@ public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerW
             ? m
             : throw new SerializationException($"{o.GetType().FullName} is an IPipelineMessage without a manifest in {nameof(PipelineSerializer)}");
 
-    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+    /// <summary>The manifest whose payload is <see cref="AdmissionEncoding"/> (binary) rather than JSON.</summary>
+    private const string CompactAdmission = "MRE9";
+
+    public override byte[] ToBinary(object obj) => obj is FilesAdmitted batch
+        ? AdmissionEncoding.Write(batch)
+        : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
+        if (manifest == CompactAdmission) return AdmissionEncoding.Read(bytes, manifest);
         if (!Types.TryGetValue(manifest, out var type))
             throw new SerializationException($"unknown manifest '{manifest}' for {nameof(PipelineSerializer)} ({bytes.Length} bytes)");
         try
