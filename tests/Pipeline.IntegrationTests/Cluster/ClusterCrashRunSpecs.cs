@@ -106,7 +106,8 @@ public sealed class ClusterCrashRunSpecs(ITestOutputHelper output)
 
             // Mid-run: a good part of the published files written, the held ones not there yet.
             await Eventually.HoldsAsync(() => Task.FromResult(Indexes(prefix).Count), n => n >= 60, TimeSpan.FromMinutes(3), "60 files written before the kill");
-            var host = (await ShardHost(clients[0], "model-run"))!;
+            var host = (await Eventually.HoldsAsync(() => ShardHost(clients[0], "model-run"), h => h is not null, TimeSpan.FromMinutes(1),
+                "the node hosting the run's entity"))!;
             var victim = nodes.Single(n => n.Address(System) == host);
             var survivors = nodes.Where(n => n != victim).ToList();
             using var survivor = ManagementHttp.Client(survivors[0].Management, TestNode.Token);
