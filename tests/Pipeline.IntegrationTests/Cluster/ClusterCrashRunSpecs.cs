@@ -125,17 +125,17 @@ public sealed class ClusterCrashRunSpecs(ITestOutputHelper output)
             var removedAfter = (await Eventually.HoldsAsync(async () => (await Members(survivor), DateTime.UtcNow),
                 m => m.Item1.Count == 2 && m.Item1.All(x => x.Status == "Up") && m.Item1.All(x => x.Node != host),
                 TimeSpan.FromMinutes(2), "the killed member removed")).Item2 - killedAt;
-            var (newHost, rehostedAt) = await Eventually.HoldsAsync(async () => (await ShardHost(survivor, "model-run"), DateTime.UtcNow),
-                h => h.Item1 is not null && h.Item1 != host, TimeSpan.FromMinutes(2), "the run's entity restarted on a survivor");
-            var rehostedAfter = rehostedAt - killedAt;
+            // Shard statistics are slow to answer while a region is gone: they say where, not when.
+            var newHost = await Eventually.HoldsAsync(() => ShardHost(survivor, "model-run"), h => h is not null && h != host,
+                TimeSpan.FromMinutes(2), "the run's entity restarted on a survivor");
             var manifestPath = Path.Combine(prefix, "manifest.json");
             await Eventually.HoldsAsync(() => Task.FromResult(File.Exists(manifestPath)), e => e, TimeSpan.FromMinutes(3), "the run finalized (manifest.json)");
             writes.Stop();
 
             var firstWriteAfter = writes.FirstWriteAfter(killedAt) - killedAt;
             var finalizedAfter = File.GetLastWriteTimeUtc(manifestPath) - killedAt;
-            output.WriteLine($"recovery: killed member removed after {removedAfter.TotalSeconds:F1} s, the run's entity up on node " +
-                             $"{nodes.FindIndex(n => n.Address(System) == newHost)} after {rehostedAfter.TotalSeconds:F1} s, the run writing again after " +
+            output.WriteLine($"recovery: killed member removed after {removedAfter.TotalSeconds:F1} s, the run's entity moved to node " +
+                             $"{nodes.FindIndex(n => n.Address(System) == newHost)}, the run writing again after " +
                              $"{firstWriteAfter.TotalSeconds:F1} s, the run finalized {finalizedAfter.TotalSeconds:F1} s after the kill " +
                              $"(split brain resolver stable-after 7 s; issue 7 goal: under 20 s)");
 
