@@ -65,8 +65,9 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
     // last admission: an answer to an older wake may predate it.
     private readonly Dictionary<ModelRunId, int> _openRuns = [];
 
-    // Runs whose RunsSeen is being written (not in the state until it is): not recorded twice meanwhile.
-    private readonly HashSet<ModelRunId> _recordingRuns = [];
+    // Runs whose RunsSeen is being written (not in the state until it is), with that write: not recorded twice
+    // meanwhile, and a later batch into one of them waits for the write too.
+    private readonly Dictionary<ModelRunId, Task> _recordingRuns = [];
 
     public DataStreamActor(string entityId, DatasetCatalog catalog, IActorRef modelRuns, DataStreamSettings settings, TimeProvider? clock = null)
     {
@@ -195,25 +196,25 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
         }
 
         var sender = Sender;
-        var newRuns = _state.NewRuns(groups.Keys.Where(r => !_recordingRuns.Contains(r)), Now);
-        if (newRuns.Count == 0)
+        var pending = groups.Keys.Where(_recordingRuns.ContainsKey).Select(r => _recordingRuns[r]).Distinct().ToList();
+        var newRuns = _state.NewRuns(groups.Keys.Where(r => !_recordingRuns.ContainsKey(r)), Now);
+        if (newRuns.Count > 0)
         {
-            Route(batch, outcomes, groups, sender, Task.CompletedTask);
-            return;
+            // The new runs are recorded without holding up admission (PersistAllAsync does not stash the next batches:
+            // a data stream is one actor for its whole feed). The batch is routed at once and its answer also waits
+            // for this write, so the run of an acked announcement is always one the stream wakes after a crash.
+            var fresh = newRuns.OfType<RunsSeen>().SelectMany(r => r.RunIds).ToArray();
+            var recorded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            foreach (var run in fresh) _recordingRuns[run] = recorded.Task;
+            PersistAllAsync(newRuns, PersistBatch.ThenAfterLast<IDataStreamEvent>(newRuns.Count, Applied, () =>
+            {
+                foreach (var run in fresh) _recordingRuns.Remove(run);
+                recorded.TrySetResult();
+            }));
+            pending.Add(recorded.Task);
         }
 
-        // The new runs are recorded without holding up admission (PersistAllAsync does not stash the next batches: a
-        // data stream is one actor for its whole feed). The batch is routed at once and its answer also waits for
-        // this write, so the run of an acked announcement is always one the stream wakes after a crash.
-        var fresh = newRuns.OfType<RunsSeen>().SelectMany(r => r.RunIds).ToArray();
-        _recordingRuns.UnionWith(fresh);
-        var recorded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        PersistAllAsync(newRuns, PersistBatch.ThenAfterLast<IDataStreamEvent>(newRuns.Count, Applied, () =>
-        {
-            _recordingRuns.ExceptWith(fresh);
-            recorded.TrySetResult();
-        }));
-        Route(batch, outcomes, groups, sender, recorded.Task);
+        Route(batch, outcomes, groups, sender, pending.Count == 0 ? Task.CompletedTask : Task.WhenAll(pending));
     }
 
     private void Route(IReadOnlyList<Announcement> batch, AdmissionOutcome[] outcomes,
