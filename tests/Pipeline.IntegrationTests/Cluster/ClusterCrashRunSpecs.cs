@@ -94,7 +94,7 @@ public sealed class ClusterCrashRunSpecs(ITestOutputHelper output)
                     try
                     {
                         var response = await clients[step % 3].PostAsJsonAsync("/api/announcements", new { url = server.Url(Rel(step)).AbsoluteUri });
-                        Assert.True(response.StatusCode == global::System.Net.HttpStatusCode.Created, $"{Rel(step)}: {await response.Content.ReadAsStringAsync()}");
+                        Assert.True(response.StatusCode == global::System.Net.HttpStatusCode.Created, $"{Rel(step)}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
                     }
                     finally
                     {
