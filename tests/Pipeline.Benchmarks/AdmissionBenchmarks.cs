@@ -19,7 +19,7 @@ namespace Pipeline.Benchmarks;
 
 /// <summary>
 /// Announcements admitted per second, end to end on one node: DataStream classification and routing, ModelRun
-/// dedupe, one PersistAll per run batch, reply after the write. Each invocation admits <see cref="Announcements"/>
+/// dedupe, one FilesAdmitted event (one journal row) per run batch, reply after the write. Each invocation admits <see cref="Announcements"/>
 /// fresh announcements (plus 10 % duplicates) over 20 runs, in broker-sized batches of 500 with 8 batches in flight.
 /// Ops/s = admissions/s (read the "Op/s" column, or 1e9 / Mean[ns]).
 ///   dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*Admission*'
