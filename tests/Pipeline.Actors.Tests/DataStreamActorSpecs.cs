@@ -2,6 +2,7 @@ using Pipeline.Actors.Catalog;
 using Pipeline.Actors.Contracts;
 using Pipeline.Actors.DataStreams;
 using Pipeline.Actors.ModelRuns;
+using Pipeline.Actors.Sharding;
 using Xunit;
 using static Pipeline.Actors.Tests.Fixtures;
 
@@ -112,5 +113,24 @@ public sealed class DataStreamActorSpecs : Akka.TestKit.Xunit2.TestKit, IDisposa
             Assert.Equal(status.Announced, status.Admitted);
             Assert.Equal(1, status.KnownRuns);
         }
+    }
+
+    [Fact]
+    public async Task Should_restart_a_run_that_stopped_with_work_left_when_nothing_else_is_sent_to_it()
+    {
+        await using var node = await TestNode.StartAsync(Sqlite(_dir), CatalogOf());
+        await node.Ask<AdmitAnnouncementsResult>(new AdmitAnnouncements(Id, [Announcement("TMP", 0), Announcement("TMP", 3)]));
+        await AwaitAssertAsync(() => Assert.Equal(2, node.Intake.Offered.Count), Deadline);
+
+        // What a node crash does to a ModelRun: the entity is gone, and its runs are not remembered entities.
+        var entity = await node.System.ActorSelection($"/user/{ModelRunHostingExtensions.TypeName}/{LocalEntityRegion.ChildName(Run.ToString())}")
+            .ResolveOne(TimeSpan.FromSeconds(10));
+        Watch(entity);
+        entity.Tell(Akka.Actor.Kill.Instance, Akka.Actor.ActorRefs.NoSender);
+        ExpectTerminated(entity, Deadline);
+
+        // The data stream wakes the run it admitted into, which recovers and re-drives both files.
+        await AwaitAssertAsync(() => Assert.Equal(["TMP/000", "TMP/000", "TMP/003", "TMP/003"], node.Intake.Offered.Select(w => w.Key).Order()),
+            Deadline);
     }
 }

@@ -255,4 +255,20 @@ public sealed class ModelRunActorSpecs : Akka.TestKit.Xunit2.TestKit, IDisposabl
         var id = await node.System.ActorSelection(path).Ask<ActorIdentity>(new Identify(path), TimeSpan.FromSeconds(5));
         return id.Subject;
     }
+
+    [Fact]
+    public async Task Should_answer_a_wake_as_settled_only_when_every_file_is_indexed_or_failed()
+    {
+        await using var node = await TestNode.StartAsync(Sqlite(_dir), CatalogOf());
+        await node.Ask<AdmitFilesResult>(Admit(Request("TMP", 0)));
+        var work = await WaitForWork(node, 1);
+
+        node.ModelRuns.Tell(new WakeModelRun(Run), TestActor);
+        Assert.False(ExpectMsg<ModelRunWoken>(Deadline).Settled);
+
+        await node.Ask<MilestoneAck>(new ReportFileIndexed(Run, work[0].File, 1));
+        node.ModelRuns.Tell(new WakeModelRun(Run), TestActor);
+        Assert.Equal(new ModelRunWoken(Run, true), ExpectMsg<ModelRunWoken>(Deadline));
+    }
+
 }

@@ -21,14 +21,34 @@ public sealed class ModelRunStateSpecs
     }
 
     [Fact]
-    public void Should_emit_one_event_per_new_file_for_the_whole_batch_when_admitting()
+    public void Should_emit_one_event_listing_the_new_files_of_the_whole_batch_when_admitting()
     {
         var (reply, events) = ModelRunState.Empty(Run).Handle(Admit(Request("A", 0), Request("B", 0), Request("A", 0)), Rules(), T0);
 
-        Assert.Equal(2, events.Count);
-        Assert.All(events, e => Assert.Equal(T0, e.At));
+        var batch = Assert.IsType<FilesAdmitted>(Assert.Single(events));
+        Assert.Equal(T0, batch.At);
+        Assert.Equal(["A/000", "B/000"], batch.Files.Select(f => f.Key));
         Assert.Equal([AdmissionVerdict.Admitted, AdmissionVerdict.Admitted, AdmissionVerdict.Duplicate],
             ((AdmitFilesResult)reply).Outcomes.Select(o => o.Verdict));
+    }
+
+    [Fact]
+    public void Should_fold_to_the_same_state_when_a_journal_holds_per_file_events_instead_of_one_batch()
+    {
+        var items = new[] { Request("A", 0), Request("B", 0), Request("C", 3) };
+        var completed = ModelRunState.Empty(Run).Apply(new FilesAdmitted([new AdmittedFile(FileId.Of(items[0].Announcement), items[0].Announcement,
+            items[0].Variable, items[0].Step, items[0].Key)], T0)).Apply(new RunCompleted(0, "expected-count", T0));
+        var later = T0.AddMinutes(5);
+
+        var batched = completed.Apply(new FilesAdmitted(items.Skip(1).Select(i =>
+            new AdmittedFile(FileId.Of(i.Announcement), i.Announcement, i.Variable, i.Step, i.Key)).ToArray(), later));
+        var perFile = items.Skip(1).Aggregate(completed, (s, i) =>
+            s.Apply(new FileAdmitted(FileId.Of(i.Announcement), i.Announcement, i.Variable, i.Step, i.Key, later)));
+
+        Assert.Equal(perFile.Files.OrderBy(f => f.Key).ToArray(), batched.Files.OrderBy(f => f.Key).ToArray());
+        // The run reopened once for the batch, as it did for the first of the per-file events.
+        Assert.Equal((1, later), (batched.Generation, batched.LastAdmittedAt));
+        Assert.Equal((perFile.Generation, perFile.LastAdmittedAt), (batched.Generation, batched.LastAdmittedAt));
     }
 
     [Fact]

@@ -43,8 +43,12 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             state.View(),
             new ReplayAnnouncements(Run),
             new WakeModelRun(Run),
+            new ModelRunWoken(Run, true),
             new AnnouncementsReplayed(Run, [Announcement("TMP", 0), Announcement("TMP", 3) with { Integrity = null, Topic = null, Size = null }]),
             new FileAdmitted(File, Announcement("TMP", 0), "TMP", "000", "TMP/000", T),
+            new FilesAdmitted([new AdmittedFile(File, Announcement("TMP", 0), "TMP", "000", "TMP/000"),
+                new AdmittedFile(FileId.Of(Announcement("TMP", 3)), Announcement("TMP", 3) with { Integrity = null, Topic = null, Size = null, Relation = "update" },
+                    null, null, "TMP/003")], T),
             new FileFetched(File, 99, T),
             new FileIndexed(File, 3, T),
             new FileRetryScheduled(File, 2, T.AddSeconds(30), "404", T),
@@ -66,6 +70,7 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             new DataStreamPaused("maintenance", T),
             new DataStreamResumed(T),
             new RunSeen(Run, T),
+            new RunsSeen([Run, Run with { ReferenceTime = RefTime.AddHours(6) }], T),
             counters,
             stream,
         ];
@@ -97,6 +102,49 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(types.OrderBy(t => t.Name), PipelineSerializer.Manifests.Keys.OrderBy(t => t.Name));
         Assert.Equal(PipelineSerializer.Manifests.Count, PipelineSerializer.Manifests.Values.Distinct().Count());
         Assert.Equal(types.OrderBy(t => t.Name), Samples().Select(s => s[0].GetType()).Distinct().OrderBy(t => t.Name));
+    }
+
+    [Fact]
+    public void Should_read_back_every_field_of_an_admission_batch_when_written_in_the_compact_form()
+    {
+        var serializer = new PipelineSerializer((ExtendedActorSystem)Sys);
+        var local = new DateTimeOffset(2026, 11, 1, 3, 4, 5, 678, TimeSpan.FromHours(-5)).AddTicks(9);
+        var files = new[]
+        {
+            new AdmittedFile(File, Announcement("TMP", 0), "TMP", "000", "TMP/000"),
+            new AdmittedFile(FileId.Of(Announcement("TMP", 3)), Announcement("TMP", 3) with
+            {
+                DataId = "other-id", RelPath = "20261101/00/TMP_P003.grib2", Topic = null, Size = null, Integrity = null,
+                PublishedAt = local, RawMessage = "{\"é\": \"\u0000\"}", Relation = AnnouncementRelations.Update,
+            }, null, null, "TMP/003"),
+            new AdmittedFile(FileId.Of(Announcement("UGRD", 3)), Announcement("UGRD", 3) with { Size = 0 }, "UGRD", "003", "UGRD/003"),
+        };
+        var batch = new FilesAdmitted(files, local);
+
+        var back = Assert.IsType<FilesAdmitted>(serializer.FromBinary(serializer.ToBinary(batch), serializer.Manifest(batch)));
+
+        Assert.Equal(batch.At, back.At);
+        Assert.Equal(batch.At.Offset, back.At.Offset);
+        Assert.Equal(files, back.Files);
+        Assert.Equal(local.Offset, back.Files[1].Announcement.PublishedAt.Offset);
+        // Compact: smaller than the JSON of the same batch.
+        Assert.True(serializer.ToBinary(batch).Length < System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(batch).Length / 2);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(20)]
+    [InlineData(-1)]
+    public void Should_throw_a_serialization_exception_when_a_compact_admission_batch_is_truncated_or_padded(int cut)
+    {
+        var serializer = new PipelineSerializer((ExtendedActorSystem)Sys);
+        var bytes = serializer.ToBinary(new FilesAdmitted([new AdmittedFile(File, Announcement("TMP", 0), "TMP", "000", "TMP/000")], T));
+        var damaged = cut >= 0 ? bytes[..cut] : [.. bytes, 7];
+
+        var e = Assert.Throws<SerializationException>(() => serializer.FromBinary(damaged, "MRE9"));
+
+        Assert.Contains("MRE9", e.Message);
     }
 
     [Fact]

@@ -93,7 +93,7 @@ public sealed class TestNode : IAsyncDisposable
                 }
 
                 b.AddModelRunActor(catalog, settings ?? new ModelRunSettings(), new ModelRunPorts(intake, finalizer), clustered)
-                    .AddDataStreamActor(catalog, new DataStreamSettings { CounterInterval = TimeSpan.FromMilliseconds(200) }, clustered);
+                    .AddDataStreamActor(catalog, new DataStreamSettings { CounterInterval = TimeSpan.FromMilliseconds(200), WakeOpenRunsEvery = TimeSpan.FromMilliseconds(300) }, clustered);
             }))
             .Build();
         await host.StartAsync();

@@ -19,7 +19,7 @@ namespace Pipeline.Benchmarks;
 
 /// <summary>
 /// Announcements admitted per second, end to end on one node: DataStream classification and routing, ModelRun
-/// dedupe, one PersistAll per run batch, reply after the write. Each invocation admits <see cref="Announcements"/>
+/// dedupe, one FilesAdmitted event (one journal row) per run batch, reply after the write. Each invocation admits <see cref="Announcements"/>
 /// fresh announcements (plus 10 % duplicates) over 20 runs, in broker-sized batches of 500 with 8 batches in flight.
 /// Ops/s = admissions/s (read the "Op/s" column, or 1e9 / Mean[ns]).
 ///   dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*Admission*'
@@ -92,9 +92,10 @@ public class AdmissionBenchmarks
         _host = new HostBuilder()
             .ConfigureServices(s => s.AddAkka("admission-bench", b => b
                 .AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend)
+                .AddHocon(Environment.GetEnvironmentVariable("PIPELINE_BENCH_HOCON") ?? "", HoconAddMode.Prepend)
                 .AddPipelineSerialization()
                 .AddPersistence(persistence)
-                .AddModelRunActor(catalog, new ModelRunSettings(), new ModelRunPorts(new NullIntake(), new NullFinalizer()), clustered: false)
+                .AddModelRunActor(catalog, new ModelRunSettings { SnapshotEvery = int.Parse(Environment.GetEnvironmentVariable("PIPELINE_BENCH_SNAPSHOT_EVERY") ?? "1000") }, new ModelRunPorts(new NullIntake(), new NullFinalizer()), clustered: false)
                 .AddDataStreamActor(catalog, clustered: false)))
             .Build();
         _host.Start();
@@ -137,6 +138,58 @@ public class AdmissionBenchmarks
         await Task.WhenAll(tasks);
         if (admitted != Announcements) throw new InvalidOperationException($"admitted {admitted} of {Announcements}");
         return admitted;
+    }
+
+    /// <summary>
+    /// Console mode for profiling one provider without BenchmarkDotNet's process per case:
+    /// <c>... -- admission sqlite|postgresql|memory [iterations] [runsPerBatch]</c>; extra HOCON in PIPELINE_BENCH_HOCON.
+    /// </summary>
+    public static async Task<int> RunConsoleAsync(string[] args)
+    {
+        var bench = new AdmissionBenchmarks { Provider = args.Length > 0 ? args[0] : "sqlite", RunsPerBatch = args.Length > 2 ? int.Parse(args[2]) : 1 };
+        var iterations = args.Length > 1 ? int.Parse(args[1]) : 5;
+        ProfileSerializer();
+        bench.Setup();
+        try
+        {
+            for (var i = 0; i <= iterations; i++)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                await bench.Admit();
+                Console.WriteLine($"{(i == 0 ? "warmup" : "iteration " + i)}: {Announcements / clock.Elapsed.TotalSeconds:F0} admissions/s " +
+                                  $"({clock.Elapsed.TotalMilliseconds * 1000 / Announcements:F1} us each)");
+            }
+        }
+        finally
+        {
+            bench.Cleanup();
+        }
+
+        return 0;
+    }
+
+    /// <summary>What the journal's serializer costs per admission: one FilesAdmitted of a broker batch, and back.</summary>
+    private static void ProfileSerializer()
+    {
+        using var system = ActorSystem.Create("serializer-profile");
+        var serializer = new PipelineSerializer((ExtendedActorSystem)system);
+        var events = Batches(new DateTime(2026, 1, 1), 1).Select(b => (object)new FilesAdmitted(
+            b.Select(a => new AdmittedFile(FileId.Of(a), a, "TMP", "000", "TMP/000")).ToArray(), DateTimeOffset.UtcNow)).ToArray();
+        for (var round = 0; round < 3; round++)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            long bytes = 0;
+            var payloads = events.Select(e => serializer.ToBinary(e)).ToArray();
+            var write = clock.Elapsed;
+            foreach (var p in payloads)
+            {
+                bytes += p.Length;
+                serializer.FromBinary(p, "MRE9");
+            }
+            var files = events.Sum(e => ((FilesAdmitted)e).Files.Count);
+            Console.WriteLine($"serializer: {write.TotalMilliseconds * 1000 / files:F2} us to write, " +
+                              $"{(clock.Elapsed - write).TotalMilliseconds * 1000 / files:F2} us to read per admission, {bytes / files} bytes each");
+        }
     }
 
     /// <summary>Broker-like batches over <see cref="Runs"/> runs; one in ten items repeats an earlier one.</summary>

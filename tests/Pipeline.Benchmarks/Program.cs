@@ -12,6 +12,8 @@ if (args.Length > 0 && args[0] == "e2e") return await Pipeline.Benchmarks.E2EBen
 
 // Packages per minute for a set of boundaries over one run (issue 11): ... -- packaging [N] [--resolution DEG] [--parallel P]
 if (args.Length > 0 && args[0] == "packaging") return await Pipeline.Benchmarks.PackagingBenchmark.RunAsync(args[1..]);
+// Admission profiling without BenchmarkDotNet: ... -- admission sqlite|postgresql|memory [iterations] [runsPerBatch]
+if (args.Length > 0 && args[0] == "admission") return await Pipeline.Benchmarks.AdmissionBenchmarks.RunConsoleAsync(args[1..]);
 
 // Run all: dotnet run -c Release --project tests/Pipeline.Benchmarks -- --filter '*'
 // Fetch benchmark halves (see fetch_bench.sh): fetch-serve ... | fetch-client ...

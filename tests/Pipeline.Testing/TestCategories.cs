@@ -9,4 +9,7 @@ public static class TestCategories
     public const string Category = "Category";
 
     public const string BrokerRestart = "BrokerRestart";
+
+    /// <summary>Multi-process cluster tests (several <c>pipeline serve</c> nodes): part of the normal suite, a few minutes each.</summary>
+    public const string Cluster = "Cluster";
 }

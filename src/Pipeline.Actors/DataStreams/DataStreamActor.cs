@@ -31,6 +31,12 @@ public sealed record DataStreamSettings
 
     public int MaxRunsToWake { get; init; } = 200;
 
+    /// <summary>
+    /// How often the runs this data stream admitted into (or woke after recovering) are woken again until each
+    /// answers that it is settled: a run whose node died has no one else to restart it and re-drive its files.
+    /// </summary>
+    public TimeSpan WakeOpenRunsEvery { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The shard region's role in a cluster; null for every node.</summary>
     public string? Role { get; init; }
 }
@@ -43,6 +49,7 @@ public sealed record DataStreamSettings
 public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
 {
     private const string CounterTimer = "counters";
+    private const string WakeTimer = "wake-open-runs";
 
     private readonly DatasetId _id;
     private readonly Dataset? _dataset;
@@ -52,6 +59,15 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private DataStreamState _state;
     private int _sinceSnapshot;
+
+    // Runs that may still have work, with the wakes sent since they were last admitted into (not persisted: after a
+    // recovery every recent run is woken and answers). A "settled" answer counts only if a wake went out after the
+    // last admission: an answer to an older wake may predate it.
+    private readonly Dictionary<ModelRunId, int> _openRuns = [];
+
+    // Runs whose RunsSeen is being written (not in the state until it is), with that write: not recorded twice
+    // meanwhile, and a later batch into one of them waits for the write too.
+    private readonly Dictionary<ModelRunId, Task> _recordingRuns = [];
 
     public DataStreamActor(string entityId, DatasetCatalog catalog, IActorRef modelRuns, DataStreamSettings settings, TimeProvider? clock = null)
     {
@@ -74,7 +90,13 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
             DataStreamMetrics.Publish(_state.Status());
             var since = Now - _settings.WakeRunsWithin;
             foreach (var t in _state.Runs.Reverse().TakeWhile(t => t >= since).Take(_settings.MaxRunsToWake))
-                _modelRuns.Tell(new WakeModelRun(new ModelRunId(_id, t)));
+            {
+                var run = new ModelRunId(_id, t);
+                _openRuns[run] = 1;
+                _modelRuns.Tell(new WakeModelRun(run), Self);
+            }
+
+            Timers.StartPeriodicTimer(WakeTimer, WakeOpenRunsTick.Instance, _settings.WakeOpenRunsEvery);
         });
 
         Command<AdmitAnnouncements>(Admit);
@@ -82,6 +104,22 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
         {
             _state = _state.Count(t);
             DataStreamMetrics.Publish(_state.Status());
+        });
+        Command<RunsAdmittedInto>(r =>
+        {
+            foreach (var run in r.Runs) _openRuns[run] = 0;
+        });
+        Command<WakeOpenRunsTick>(_ =>
+        {
+            foreach (var run in _openRuns.Keys.ToArray())
+            {
+                _openRuns[run]++;
+                _modelRuns.Tell(new WakeModelRun(run), Self);
+            }
+        });
+        Command<ModelRunWoken>(w =>
+        {
+            if (w.Settled && _openRuns.TryGetValue(w.RunId, out var wakes) && wakes > 0) _openRuns.Remove(w.RunId);
         });
         Command<RecordCountersTick>(_ =>
         {
@@ -170,18 +208,29 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
         }
 
         var sender = Sender;
-        var newRuns = _state.NewRuns(groups.Keys, Now);
-        if (newRuns.Count == 0)
+        var pending = groups.Keys.Where(_recordingRuns.ContainsKey).Select(r => _recordingRuns[r]).Distinct().ToList();
+        var newRuns = _state.NewRuns(groups.Keys.Where(r => !_recordingRuns.ContainsKey(r)), Now);
+        if (newRuns.Count > 0)
         {
-            Route(batch, outcomes, groups, sender);
-            return;
+            // The new runs are recorded without holding up admission (PersistAllAsync does not stash the next batches:
+            // a data stream is one actor for its whole feed). The batch is routed at once and its answer also waits
+            // for this write, so the run of an acked announcement is always one the stream wakes after a crash.
+            var fresh = newRuns.OfType<RunsSeen>().SelectMany(r => r.RunIds).ToArray();
+            var recorded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            foreach (var run in fresh) _recordingRuns[run] = recorded.Task;
+            PersistAllAsync(newRuns, PersistBatch.ThenAfterLast<IDataStreamEvent>(newRuns.Count, Applied, () =>
+            {
+                foreach (var run in fresh) _recordingRuns.Remove(run);
+                recorded.TrySetResult();
+            }));
+            pending.Add(recorded.Task);
         }
 
-        PersistAll(newRuns, PersistBatch.ThenAfterLast<IDataStreamEvent>(newRuns.Count, Applied, () => Route(batch, outcomes, groups, sender)));
+        Route(batch, outcomes, groups, sender, pending.Count == 0 ? Task.CompletedTask : Task.WhenAll(pending));
     }
 
     private void Route(IReadOnlyList<Announcement> batch, AdmissionOutcome[] outcomes,
-        Dictionary<ModelRunId, (List<AdmissionRequest> Items, List<int> Positions)> groups, IActorRef sender)
+        Dictionary<ModelRunId, (List<AdmissionRequest> Items, List<int> Positions)> groups, IActorRef sender, Task runsRecorded)
     {
         var self = Self;
         var modelRuns = _modelRuns;
@@ -205,9 +254,31 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
                         outcomes[p] = new AdmissionOutcome(batch[p].DataId, AdmissionVerdict.Deferred, $"run {g.Key} did not answer: {e.Message}");
                 }
             })).ConfigureAwait(false);
+            try
+            {
+                await runsRecorded.WaitAsync(timeout).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // Admitted by the runs, but the stream could not record them: the broker keeps the messages and
+                // redelivers them (the runs then answer Duplicate, and the stream records the runs again).
+                for (var i = 0; i < outcomes.Length; i++)
+                    if (outcomes[i].Verdict == AdmissionVerdict.Admitted)
+                        outcomes[i] = new AdmissionOutcome(batch[i].DataId, AdmissionVerdict.Deferred, $"the new runs were not recorded: {e.Message}");
+            }
+
             sender.Tell(new AdmitAnnouncementsResult(id, outcomes));
             self.Tell(AdmissionTally.Of(batch, outcomes, clock.GetUtcNow()));
+            self.Tell(new RunsAdmittedInto(groups.Keys.ToArray()));
         }
+    }
+
+    /// <summary>Runs an admission batch went to: they are open until they answer a wake as settled.</summary>
+    private sealed record RunsAdmittedInto(IReadOnlyList<ModelRunId> Runs);
+
+    private sealed record WakeOpenRunsTick
+    {
+        public static readonly WakeOpenRunsTick Instance = new();
     }
 
     private sealed record RecordCountersTick

@@ -11,8 +11,11 @@ public sealed record DataStreamPaused(string Reason, DateTimeOffset At) : IDataS
 
 public sealed record DataStreamResumed(DateTimeOffset At) : IDataStreamEvent;
 
-/// <summary>A run of this dataset was seen for the first time.</summary>
+/// <summary>A run of this dataset was seen for the first time (journals written before <see cref="RunsSeen"/>; still read, no longer written).</summary>
 public sealed record RunSeen(ModelRunId RunId, DateTimeOffset At) : IDataStreamEvent;
+
+/// <summary>The runs of one admission batch seen for the first time: one event, one journal row, per batch.</summary>
+public sealed record RunsSeen(IReadOnlyList<ModelRunId> RunIds, DateTimeOffset At) : IDataStreamEvent;
 
 /// <summary>The counters as of <paramref name="At"/> (absolute values, recorded periodically, not per announcement).</summary>
 public sealed record CountersRecorded(

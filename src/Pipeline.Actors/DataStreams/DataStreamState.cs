@@ -63,9 +63,12 @@ public sealed record DataStreamState(
         _ => throw new ArgumentException($"DataStream {DatasetId} has no handler for {command.GetType().Name}", nameof(command)),
     };
 
-    /// <summary>The RunSeen events for runs not seen before.</summary>
-    public IReadOnlyList<IDataStreamEvent> NewRuns(IEnumerable<ModelRunId> runs, DateTimeOffset now) =>
-        runs.Where(r => !Runs.Contains(r.ReferenceTime)).Distinct().Select(r => (IDataStreamEvent)new RunSeen(r, now)).ToArray();
+    /// <summary>One <see cref="RunsSeen"/> event for the runs not seen before, or none.</summary>
+    public IReadOnlyList<IDataStreamEvent> NewRuns(IEnumerable<ModelRunId> runs, DateTimeOffset now)
+    {
+        var fresh = runs.Where(r => !Runs.Contains(r.ReferenceTime)).Distinct().OrderBy(r => r.ReferenceTime).ToArray();
+        return fresh.Length == 0 ? [] : [new RunsSeen(fresh, now)];
+    }
 
     public IReadOnlyList<ModelRunId> RunsBetween(DateTimeOffset from, DateTimeOffset to) =>
         Runs.Where(t => t >= from && t <= to).Select(t => new ModelRunId(DatasetId, t)).ToArray();
@@ -99,6 +102,7 @@ public sealed record DataStreamState(
         DataStreamPaused p => this with { Paused = true, PauseReason = p.Reason },
         DataStreamResumed => this with { Paused = false, PauseReason = null },
         RunSeen r => this with { Runs = Trim(Runs.Add(r.RunId.ReferenceTime)) },
+        RunsSeen r => this with { Runs = r.RunIds.Aggregate(Runs, (runs, id) => Trim(runs.Add(id.ReferenceTime))) },
         CountersRecorded c => this with { Recorded = c, Live = c },
         _ => throw new ArgumentException($"DataStream {DatasetId} cannot apply {e.GetType().Name}", nameof(e)),
     };

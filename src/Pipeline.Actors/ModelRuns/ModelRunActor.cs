@@ -67,7 +67,11 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
 
             Decide(c);
         });
-        Command<WakeModelRun>(_ => { }); // recovery already re-drove what was unfinished
+        // Recovery already re-drove what was unfinished; the sender (the DataStream) learns whether to keep waking us.
+        Command<WakeModelRun>(_ =>
+        {
+            if (!Sender.IsNobody()) Sender.Tell(new ModelRunWoken(_runId, !Busy));
+        });
         Command<IModelRunCommand>(Decide);
         Command<RetryDue>(OnRetryDue);
         Command<OfferPending>(_ => FlushPending());
@@ -117,9 +121,15 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
         _state = _state.Apply(e);
         switch (e)
         {
-            case FileAdmitted a:
-                Timers.Cancel(RetryKey(a.File.DataId));
-                Offer(a.File.DataId);
+            case FilesAdmitted a:
+                foreach (var f in a.Files)
+                {
+                    // Two versions of one file in a batch: the later one is the file now; offer it once.
+                    if (_state.Files.TryGetValue(f.File.DataId, out var now) && now.Id != f.File) continue;
+                    Timers.Cancel(RetryKey(f.File.DataId));
+                    Offer(f.File.DataId);
+                }
+
                 break;
             case FileRetryScheduled r:
                 StartRetryTimer(r.File, r.DueAt);
@@ -156,7 +166,9 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
                 break;
         }
 
-        if (++_sinceSnapshot >= _settings.SnapshotEvery)
+        // Counted in files, not events: a batch of admissions weighs what its files weigh in the snapshot.
+        _sinceSnapshot += e is FilesAdmitted batch ? batch.Files.Count : 1;
+        if (_sinceSnapshot >= _settings.SnapshotEvery)
         {
             _sinceSnapshot = 0;
             SaveSnapshot(_state);
@@ -282,11 +294,13 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
             new(f.Id.DataId, f.Id.Checksum, f.Key, f.Variable, f.Step, f.Announcement.Location);
     }
 
+    /// <summary>Work in flight, waiting, or a completion or finalization still to come.</summary>
+    private bool Busy => _pending.Count > 0 || _completing || _state.AwaitsFinalization || _state.QuietPeriodEnds(_rules) is not null
+                         || _state.Files.Values.Any(f => !f.IsTerminal);
+
     private void OnIdle()
     {
-        var busy = _pending.Count > 0 || _completing || _state.AwaitsFinalization || _state.QuietPeriodEnds(_rules) is not null
-                   || _state.Files.Values.Any(f => !f.IsTerminal);
-        if (busy) return;
+        if (Busy) return;
         _log.Debug("ModelRun {ModelRunId}: idle, passivating", _runId);
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }

@@ -40,6 +40,8 @@ public sealed record ReplayAnnouncements(ModelRunId RunId) : IModelRunCommand;
 
 /// <summary>
 /// Starts (recovers) the entity if it is not running, so that it re-drives its unfinished files and finalization.
-/// Sent by the DataStream to its recent runs after it recovers (ModelRuns are not remembered entities). No reply.
+/// Sent by the DataStream to its recent runs after it recovers, and periodically to the runs it knows to be
+/// unsettled (ModelRuns are not remembered entities: after their node dies, nothing else would restart them).
+/// Answered with <see cref="ModelRunWoken"/> when sent with a sender.
 /// </summary>
 public sealed record WakeModelRun(ModelRunId RunId) : IModelRunCommand;

@@ -8,9 +8,21 @@ public interface IModelRunEvent : IPipelineMessage
     DateTimeOffset At { get; }
 }
 
-/// <summary>The announcement was admitted: the run owns this version of the file (this is also the announcement record).</summary>
+/// <summary>
+/// One announcement admitted (the per-file event of journals written before <see cref="FilesAdmitted"/>; still read
+/// on recovery, no longer written).
+/// </summary>
 public sealed record FileAdmitted(FileId File, Announcement Announcement, string? Variable, string? Step, string Key, DateTimeOffset At)
     : IModelRunEvent;
+
+/// <summary>One file of a <see cref="FilesAdmitted"/> batch: the run owns this version of it (this is also the announcement record).</summary>
+public sealed record AdmittedFile(FileId File, Announcement Announcement, string? Variable, string? Step, string Key);
+
+/// <summary>
+/// The announcements of one <see cref="AdmitFiles"/> command that were admitted, in order: one journal row per
+/// batch, so admission costs one small write per broker batch instead of one row per file.
+/// </summary>
+public sealed record FilesAdmitted(IReadOnlyList<AdmittedFile> Files, DateTimeOffset At) : IModelRunEvent;
 
 public sealed record FileFetched(FileId File, long Bytes, DateTimeOffset At) : IModelRunEvent;
 

@@ -50,3 +50,9 @@ public sealed record ModelRunView(
     IReadOnlyList<FileView> Files) : IPipelineMessage;
 
 public sealed record AnnouncementsReplayed(ModelRunId RunId, IReadOnlyList<Announcement> Announcements) : IPipelineMessage;
+
+/// <summary>
+/// The answer to <see cref="WakeModelRun"/>: <paramref name="Settled"/> when nothing is left to do (every file
+/// indexed or failed for good, the run finalized or not yet complete by its rule with no quiet period pending).
+/// </summary>
+public sealed record ModelRunWoken(ModelRunId RunId, bool Settled) : IPipelineMessage;

@@ -96,7 +96,7 @@ public sealed record ModelRunState(
     private (object, IReadOnlyList<IModelRunEvent>) Admit(AdmitFiles c, DateTimeOffset now)
     {
         var outcomes = new AdmissionOutcome[c.Items.Count];
-        var events = new List<IModelRunEvent>(c.Items.Count);
+        List<AdmittedFile>? admitted = null;
         Dictionary<string, FileId>? batch = null;
         for (var i = 0; i < c.Items.Count; i++)
         {
@@ -124,11 +124,12 @@ public sealed record ModelRunState(
             }
 
             (batch ??= new Dictionary<string, FileId>(StringComparer.Ordinal))[a.DataId] = id;
-            events.Add(new FileAdmitted(id, a, item.Variable, item.Step, item.Key, now));
+            (admitted ??= new List<AdmittedFile>(c.Items.Count - i)).Add(new AdmittedFile(id, a, item.Variable, item.Step, item.Key));
             outcomes[i] = new AdmissionOutcome(a.DataId, AdmissionVerdict.Admitted);
         }
 
-        return (new AdmitFilesResult(RunId, outcomes), events);
+        // One event for the whole batch: one journal row, whatever the batch size.
+        return (new AdmitFilesResult(RunId, outcomes), admitted is null ? [] : [new FilesAdmitted(admitted, now)]);
     }
 
     private (object, IReadOnlyList<IModelRunEvent>) Milestone(FileId file, Func<FileEntry, IModelRunEvent?> decide)
@@ -182,14 +183,8 @@ public sealed record ModelRunState(
 
     public ModelRunState Apply(IModelRunEvent e) => e switch
     {
-        FileAdmitted a => this with
-        {
-            Files = Files.SetItem(a.File.DataId,
-                new FileEntry(a.File, a.Announcement, a.Variable, a.Step, a.Key, FileStatus.Admitted, 0, a.At, null, null)),
-            LastAdmittedAt = a.At,
-            // A new file or a new version after completion reopens the run: it is finalized again.
-            Generation = CompletedGeneration == Generation ? Generation + 1 : Generation,
-        },
+        FileAdmitted a => Admitted([new AdmittedFile(a.File, a.Announcement, a.Variable, a.Step, a.Key)], a.At),
+        FilesAdmitted a => Admitted(a.Files, a.At),
         FileFetched f => Update(f.File, x => x with { Status = FileStatus.Fetched }),
         FileIndexed f => Update(f.File, x => x with { Status = FileStatus.Indexed, RetryDueAt = null, FailureReason = null }),
         FileRetryScheduled r => Update(r.File, x => x with
@@ -208,6 +203,22 @@ public sealed record ModelRunState(
         RunFinalized f => this with { FinalizedGeneration = f.Generation },
         _ => throw new ArgumentException($"ModelRun {RunId} cannot apply {e.GetType().Name}", nameof(e)),
     };
+
+    private ModelRunState Admitted(IReadOnlyList<AdmittedFile> admitted, DateTimeOffset at)
+    {
+        if (admitted.Count == 0) return this;
+        var files = Files.ToBuilder();
+        foreach (var a in admitted)
+            files[a.File.DataId] = new FileEntry(a.File, a.Announcement, a.Variable, a.Step, a.Key, FileStatus.Admitted, 0, at, null, null);
+        return this with
+        {
+            Files = files.ToImmutable(),
+            LastAdmittedAt = at,
+            // A new file or a new version after completion reopens the run: it is finalized again (one generation
+            // for the whole batch, as the per-file events did: only the first of them found the run complete).
+            Generation = CompletedGeneration == Generation ? Generation + 1 : Generation,
+        };
+    }
 
     private ModelRunState Update(FileId id, Func<FileEntry, FileEntry> change) =>
         Files.TryGetValue(id.DataId, out var x) && x.Id == id ? this with { Files = Files.SetItem(id.DataId, change(x)) } : this;

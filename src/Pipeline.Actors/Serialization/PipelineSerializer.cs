@@ -13,7 +13,8 @@ using Pipeline.Actors.ModelRuns;
 namespace Pipeline.Actors.Serialization;
 
 /// <summary>
-/// The serializer of every <see cref="IPipelineMessage"/>: System.Text.Json with a stable short manifest per type.
+/// The serializer of every <see cref="IPipelineMessage"/>: System.Text.Json with a stable short manifest per type,
+/// except the admission batch (<see cref="FilesAdmitted"/>), which has a compact binary form (<see cref="AdmissionEncoding"/>).
 /// A manifest, once written to a journal, never changes meaning; renaming a type keeps its manifest.
 /// </summary>
 public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
@@ -99,6 +100,11 @@ public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(PackageJobRegistered)] = "PRE2",
         [typeof(PackageJobSettled)] = "PRE3",
         [typeof(PackagingRegistryState)] = "PRS1",
+        // Batched admission (issue 7): one event per admitted batch; MRE1 (FileAdmitted) and DSE3 (RunSeen) stay readable.
+        // Wake answers: the DataStream keeps waking a run until it is settled (a run whose node died restarts elsewhere).
+        [typeof(FilesAdmitted)] = "MRE9",
+        [typeof(RunsSeen)] = "DSE5",
+        [typeof(ModelRunWoken)] = "MRQ6",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> Types =
@@ -118,10 +124,16 @@ public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerW
             ? m
             : throw new SerializationException($"{o.GetType().FullName} is an IPipelineMessage without a manifest in {nameof(PipelineSerializer)}");
 
-    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+    /// <summary>The manifest whose payload is <see cref="AdmissionEncoding"/> (binary) rather than JSON.</summary>
+    private const string CompactAdmission = "MRE9";
+
+    public override byte[] ToBinary(object obj) => obj is FilesAdmitted batch
+        ? AdmissionEncoding.Write(batch)
+        : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
+        if (manifest == CompactAdmission) return AdmissionEncoding.Read(bytes, manifest);
         if (!Types.TryGetValue(manifest, out var type))
             throw new SerializationException($"unknown manifest '{manifest}' for {nameof(PipelineSerializer)} ({bytes.Length} bytes)");
         try

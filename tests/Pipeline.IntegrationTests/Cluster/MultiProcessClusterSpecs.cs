@@ -8,6 +8,7 @@ using Xunit.Abstractions;
 namespace Pipeline.IntegrationTests.Cluster;
 
 /// <summary>Three <c>pipeline serve</c> processes on loopback form one cluster and survive a kill -9 of a member.</summary>
+[Trait(TestCategories.Category, TestCategories.Cluster)]
 public sealed class MultiProcessClusterSpecs(ITestOutputHelper output)
 {
     private const string System = "pipeline-it";
