@@ -40,12 +40,19 @@ internal sealed unsafe class Tier1
     private byte* ctx;
     private int stride;
 
-    /// <summary>MQ (or raw) decoder registers, copied into a local for each pass so that they stay in registers.</summary>
+    /// <summary>
+    /// MQ (or raw) decoder registers, copied into a local for each pass so that they stay in registers. C is the
+    /// standard's 32-bit C register moved up by 32 bits: bits 48-63 are "C high", and below them up to 40 bits of
+    /// the code stream are kept ready (Ct of them), inserted at the positions the standard's BYTEIN would put them
+    /// when its counter runs out, so renormalising is one shift and the stream is touched once per byte.
+    /// In raw (bypass) mode C holds the last byte read and Ct its unread bits.
+    /// </summary>
     private struct Mq
     {
-        public uint A, C;
+        public ulong C;
+        public uint A;
         public int Ct;
-        public byte* Bp;
+        public byte* Bp; // the last byte consumed (the standard's B)
     }
 
     private Mq mq;
@@ -106,11 +113,12 @@ internal sealed unsafe class Tier1
             }
             else
             {
-                mq = new Mq { Bp = start, C = (uint)start[0] << 16 };
+                mq = new Mq { Bp = start, C = (ulong)start[0] << 48, Ct = 0 };
                 ByteIn(ref mq);
                 mq.C <<= 7;
                 mq.Ct -= 7;
                 mq.A = 0x8000;
+                Refill(ref mq);
             }
             for (var pass = 0; pass < segmentPasses[seg] && bpnoPlusOne >= 1; pass++)
             {
@@ -143,6 +151,7 @@ internal sealed unsafe class Tier1
         }
     }
 
+    /// <summary>The standard's BYTEIN, inserting the next byte below the Ct bits already there.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ByteIn(ref Mq m)
     {
@@ -150,36 +159,45 @@ internal sealed unsafe class Tier1
         {
             if (m.Bp[1] > 0x8F)
             {
-                m.C += 0xFF00;
-                m.Ct = 8;
+                m.C += 0xFFUL << (40 - m.Ct); // a marker (or the synthetic end): ones, and stay
+                m.Ct += 8;
             }
             else
             {
                 m.Bp++;
-                m.C += (uint)m.Bp[0] << 9;
-                m.Ct = 7;
+                m.C += (ulong)m.Bp[0] << (41 - m.Ct); // 7 bits after 0xFF, the top one a carry
+                m.Ct += 7;
             }
         }
         else
         {
             m.Bp++;
-            m.C += (uint)m.Bp[0] << 8;
-            m.Ct = 8;
+            m.C += (ulong)m.Bp[0] << (40 - m.Ct);
+            m.Ct += 8;
         }
     }
 
-    /// <summary>One MQ decision in context <paramref name="cx"/> (ISO 15444-1 C.3.2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Refill(ref Mq m)
+    {
+        while (m.Ct <= 32) ByteIn(ref m);
+    }
+
+    /// <summary>
+    /// One MQ decision in context <paramref name="cx"/> (ISO 15444-1 C.3.2). The common case (MPS, no
+    /// renormalisation) is a compare and a subtract; renormalising is one shift by the leading zeros of A.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Decode(ref Mq m, byte* cx)
     {
         uint s = *cx;
         var e = Tier1Tables.Mq[s];
         var qe = e & 0xFFFF;
+        var a = m.A - qe;
         uint d;
-        m.A -= qe;
-        if ((m.C >> 16) < qe)
+        if ((uint)(m.C >> 48) < qe)
         {
-            if (m.A < qe)
+            if (a < qe)
             {
                 d = s & 1;
                 *cx = (byte)(e >> 16 & 0x7F);
@@ -189,41 +207,61 @@ internal sealed unsafe class Tier1
                 d = (s & 1) ^ 1;
                 *cx = (byte)(e >> 23 & 0x7F);
             }
-            m.A = qe;
-            Renormalize(ref m);
+            a = qe;
         }
         else
         {
-            m.C -= qe << 16;
-            if ((m.A & 0x8000) == 0)
+            m.C -= (ulong)qe << 48;
+            if (a >= 0x8000)
             {
-                if (m.A < qe)
-                {
-                    d = (s & 1) ^ 1;
-                    *cx = (byte)(e >> 23 & 0x7F);
-                }
-                else
-                {
-                    d = s & 1;
-                    *cx = (byte)(e >> 16 & 0x7F);
-                }
-                Renormalize(ref m);
+                m.A = a;
+                return s & 1;
             }
-            else d = s & 1;
+            if (a < qe)
+            {
+                d = (s & 1) ^ 1;
+                *cx = (byte)(e >> 23 & 0x7F);
+            }
+            else
+            {
+                d = s & 1;
+                *cx = (byte)(e >> 16 & 0x7F);
+            }
         }
+        var sh = System.Numerics.BitOperations.LeadingZeroCount(a) - 16;
+        m.A = a << sh;
+        m.C <<= sh;
+        m.Ct -= sh;
+        if (m.Ct <= 32) Refill(ref m);
         return d;
     }
 
+    /// <summary>
+    /// The same decision without branches on its outcome (conditional exchange, state change and renormalisation
+    /// selected arithmetically): for refinement bits, which are close to random, a mispredicted branch costs more
+    /// than the extra work.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Renormalize(ref Mq m)
+    private static uint DecodeFlat(ref Mq m, byte* cx)
     {
-        do
-        {
-            if (m.Ct == 0) ByteIn(ref m);
-            m.A <<= 1;
-            m.C <<= 1;
-            m.Ct--;
-        } while (m.A < 0x8000);
+        uint s = *cx;
+        var e = Tier1Tables.Mq[s];
+        var qe = e & 0xFFFF;
+        var a2 = m.A - qe;
+        var lpsRegion = (uint)(m.C >> 48) < qe;
+        var exchange = a2 < qe;
+        var renorm = lpsRegion | (a2 < 0x8000);
+        var flip = lpsRegion ? !exchange : (a2 < 0x8000) & exchange;
+        var next = flip ? e >> 23 & 0x7F : e >> 16 & 0x7F;
+        *cx = (byte)(renorm ? next : s);
+        var a = lpsRegion ? qe : a2;
+        var c = lpsRegion ? m.C : m.C - ((ulong)qe << 48);
+        var sh = System.Numerics.BitOperations.LeadingZeroCount(a) - 16;
+        m.A = a << sh;
+        m.C = c << sh;
+        m.Ct -= sh;
+        if (m.Ct <= 32) Refill(ref m);
+        return (s & 1) ^ (flip ? 1u : 0u);
     }
 
     private static uint RawBit(ref Mq m)
@@ -250,7 +288,7 @@ internal sealed unsafe class Tier1
             }
         }
         m.Ct--;
-        return (m.C >> m.Ct) & 1;
+        return (uint)(m.C >> m.Ct) & 1;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -267,7 +305,7 @@ internal sealed unsafe class Tier1
 
     /// <summary>Marks row <paramref name="ci"/> of the column at <paramref name="fp"/> significant with sign <paramref name="s"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Update(ref uint f, uint* fp, int ci, uint s, bool vsc)
+    private static void Update(int stride, ref uint f, uint* fp, int ci, uint s, bool vsc)
     {
         var sh = 3 * ci;
         fp[-1] |= (1u << 5) << sh;
@@ -290,18 +328,18 @@ internal sealed unsafe class Tier1
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void SigStep(ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc)
+    private void SigStep(byte* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc)
     {
         var sh = 3 * ci;
         if ((f & ((SigThis | PiThis) << sh)) == 0 && (f & (Neighbours << sh)) != 0)
         {
-            if (Decode(ref m, ctx + zc[(f >> sh) & 0x1FF]) != 0)
+            if (Decode(ref m, cx0 + zc[(f >> sh) & 0x1FF]) != 0)
             {
                 var lu = SignIndex(f, fp[-1], fp[1], ci);
                 var sc = Sc[lu];
-                var v = Decode(ref m, ctx + (sc & 0x7F)) ^ (uint)(sc >> 7);
+                var v = Decode(ref m, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
                 *dp = v != 0 ? -oneplushalf : oneplushalf;
-                Update(ref f, fp, ci, v, vsc && ci == 0);
+                Update(fstride, ref f, fp, ci, v, vsc && ci == 0);
             }
             f |= PiThis << sh;
         }
@@ -310,6 +348,8 @@ internal sealed unsafe class Tier1
     private void SigPass(byte* zc, int bpno, bool vsc)
     {
         var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
         var one = 1 << bpno;
         var oneplushalf = one | (one >> 1);
         int w = Width, h = Height;
@@ -322,10 +362,10 @@ internal sealed unsafe class Tier1
             {
                 var f = *fp;
                 if (f == 0) continue;
-                SigStep(ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc);
-                SigStep(ref m, ref f, fp, dp + w, zc, 1, oneplushalf, false);
-                SigStep(ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, false);
-                SigStep(ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, false);
+                SigStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc);
+                SigStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, false);
+                SigStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, false);
+                SigStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, false);
                 *fp = f;
             }
         }
@@ -336,7 +376,7 @@ internal sealed unsafe class Tier1
             {
                 var f = *fp;
                 if (f == 0) continue;
-                for (var j = 0; j < rows; j++) SigStep(ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc);
+                for (var j = 0; j < rows; j++) SigStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc);
                 *fp = f;
             }
         }
@@ -344,14 +384,14 @@ internal sealed unsafe class Tier1
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void RefStep(ref Mq m, ref uint f, int* dp, int ci, int poshalf)
+    private void RefStep(byte* cx0, ref Mq m, ref uint f, int* dp, int ci, int poshalf)
     {
         var sh = 3 * ci;
         if ((f & ((SigThis | PiThis) << sh)) == SigThis << sh)
         {
             var fs = f >> sh;
             var cx = (fs & MuThis) != 0 ? CtxMag + 2 : (fs & Neighbours) != 0 ? CtxMag + 1 : CtxMag;
-            var v = Decode(ref m, ctx + cx);
+            var v = Decode(ref m, cx0 + cx);
             var d = *dp;
             *dp = d + ((v ^ (uint)(d >>> 31)) != 0 ? poshalf : -poshalf);
             f |= MuThis << sh;
@@ -361,6 +401,8 @@ internal sealed unsafe class Tier1
     private void RefPass(int bpno)
     {
         var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
         var poshalf = (1 << bpno) >> 1;
         int w = Width, h = Height;
         var fp = flags + stride + 1;
@@ -372,10 +414,10 @@ internal sealed unsafe class Tier1
             {
                 var f = *fp;
                 if ((f & SigAll) == 0) continue;
-                RefStep(ref m, ref f, dp, 0, poshalf);
-                RefStep(ref m, ref f, dp + w, 1, poshalf);
-                RefStep(ref m, ref f, dp + 2 * w, 2, poshalf);
-                RefStep(ref m, ref f, dp + 3 * w, 3, poshalf);
+                RefStep(cxb, ref m, ref f, dp, 0, poshalf);
+                RefStep(cxb, ref m, ref f, dp + w, 1, poshalf);
+                RefStep(cxb, ref m, ref f, dp + 2 * w, 2, poshalf);
+                RefStep(cxb, ref m, ref f, dp + 3 * w, 3, poshalf);
                 *fp = f;
             }
         }
@@ -386,7 +428,7 @@ internal sealed unsafe class Tier1
             {
                 var f = *fp;
                 if ((f & SigAll) == 0) continue;
-                for (var j = 0; j < rows; j++) RefStep(ref m, ref f, dp + j * w, j, poshalf);
+                for (var j = 0; j < rows; j++) RefStep(cxb, ref m, ref f, dp + j * w, j, poshalf);
                 *fp = f;
             }
         }
@@ -395,20 +437,22 @@ internal sealed unsafe class Tier1
 
     /// <summary>Cleanup step: zero coding (unless <paramref name="known"/>, the run-length position) and sign.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CleanStep(ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc, bool known)
+    private void CleanStep(byte* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc, bool known)
     {
         var sh = 3 * ci;
-        if (!known && Decode(ref m, ctx + zc[(f >> sh) & 0x1FF]) == 0) return;
+        if (!known && Decode(ref m, cx0 + zc[(f >> sh) & 0x1FF]) == 0) return;
         var lu = SignIndex(f, fp[-1], fp[1], ci);
         var sc = Sc[lu];
-        var v = Decode(ref m, ctx + (sc & 0x7F)) ^ (uint)(sc >> 7);
+        var v = Decode(ref m, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
         *dp = v != 0 ? -oneplushalf : oneplushalf;
-        Update(ref f, fp, ci, v, vsc && ci == 0);
+        Update(fstride, ref f, fp, ci, v, vsc && ci == 0);
     }
 
     private void CleanPass(byte* zc, int bpno, bool vsc)
     {
         var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
         var one = 1 << bpno;
         var oneplushalf = one | (one >> 1);
         int w = Width, h = Height;
@@ -422,17 +466,37 @@ internal sealed unsafe class Tier1
                 var f = *fp;
                 if (f == 0)
                 {
-                    if (Decode(ref m, ctx + CtxAgg) == 0) continue;
-                    var runlen = (int)(Decode(ref m, ctx + CtxUni) << 1);
-                    runlen |= (int)Decode(ref m, ctx + CtxUni);
-                    for (var ci = runlen; ci < 4; ci++)
-                        CleanStep(ref m, ref f, fp, dp + ci * w, zc, ci, oneplushalf, vsc, ci == runlen);
+                    if (Decode(ref m, cxb + CtxAgg) == 0) continue;
+                    var runlen = (int)(Decode(ref m, cxb + CtxUni) << 1);
+                    runlen |= (int)Decode(ref m, cxb + CtxUni);
+                    switch (runlen)
+                    {
+                        case 0:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            break;
+                        case 1:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            break;
+                        case 2:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            break;
+                        default:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, true);
+                            break;
+                    }
                 }
                 else
                 {
-                    for (var ci = 0; ci < 4; ci++)
-                        if ((f & ((SigThis | PiThis) << (3 * ci))) == 0)
-                            CleanStep(ref m, ref f, fp, dp + ci * w, zc, ci, oneplushalf, vsc, false);
+                    if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 3)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 6)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 9)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
                 }
                 *fp = f & ~PiAll;
             }
@@ -445,7 +509,7 @@ internal sealed unsafe class Tier1
                 var f = *fp;
                 for (var j = 0; j < rows; j++)
                     if ((f & ((SigThis | PiThis) << (3 * j))) == 0)
-                        CleanStep(ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc, false);
+                        CleanStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc, false);
                 *fp = f & ~PiAll;
             }
         }
@@ -455,6 +519,8 @@ internal sealed unsafe class Tier1
     private void SigPassRaw(int bpno, bool vsc)
     {
         var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
         var one = 1 << bpno;
         var oneplushalf = one | (one >> 1);
         int w = Width, h = Height;
@@ -475,7 +541,7 @@ internal sealed unsafe class Tier1
                     {
                         var v = RawBit(ref m);
                         dp[ci * w] = v != 0 ? -oneplushalf : oneplushalf;
-                        Update(ref f, fp, ci, v, vsc && ci == 0);
+                        Update(fstride, ref f, fp, ci, v, vsc && ci == 0);
                     }
                     f |= PiThis << sh;
                 }
@@ -489,6 +555,8 @@ internal sealed unsafe class Tier1
     private void RefPassRaw(int bpno)
     {
         var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
         var poshalf = (1 << bpno) >> 1;
         int w = Width, h = Height;
         var fp = flags + stride + 1;
