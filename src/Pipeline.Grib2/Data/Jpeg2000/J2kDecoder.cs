@@ -221,7 +221,8 @@ internal static unsafe class J2kDecoder
                     mant = q.Mantissas[bandIndex];
                 }
                 band.Mb = expn + q.GuardBits - 1;
-                band.Step = (float)((1.0 + mant / 2048.0) * Math.Pow(2.0, s.Precision - expn));
+                // OpenJPEG: the decoded integers carry one extra bit, hence the half step.
+                band.Step = 0.5f * (float)((1.0 + mant / 2048.0) * Math.Pow(2.0, s.Precision - expn));
                 var bandPpx = r == 0 ? res.PpxExp : res.PpxExp - 1;
                 var bandPpy = r == 0 ? res.PpyExp : res.PpyExp - 1;
                 band.CbwExp = Math.Min(style.CbWidthExp, bandPpx);
