@@ -112,12 +112,26 @@ internal static unsafe class Jpeg2000Packing
         if (managed)
         {
             // The integers go to the upper half of the destination's bytes and are scaled in place from there.
-            J2kDecoder.Decode(data, MemoryMarshal.Cast<double, int>(dest)[n..], at7);
+            DecodeIntegers(data, MemoryMarshal.Cast<double, int>(dest)[n..], at7);
             VectorScale.FromSamplesInTail(dest, 4, signed: true, h.Scaling);
             return;
         }
         var ints = OpenJpegIntegers(data, n, at7);
         VectorScale.FromInt32(ints, dest, h.Scaling);
+    }
+
+    /// <summary>The image's samples by our decoder into <paramref name="output"/>; every failure a GribFormatException.</summary>
+    internal static void DecodeIntegers(ReadOnlySpan<byte> data, Span<int> output, long at7)
+    {
+        try
+        {
+            J2kDecoder.Decode(data, output, at7);
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or OverflowException or InvalidOperationException)
+        {
+            // A damaged stream the checks did not name: still a GRIB error about section 7, never a crash.
+            throw new GribFormatException($"the JPEG 2000 code stream is damaged ({e.Message})", at7, 7, e);
+        }
     }
 
     /// <summary>The image's samples as OpenJPEG decodes them (the test oracle for <see cref="J2kDecoder"/>).</summary>

@@ -133,7 +133,7 @@ internal static unsafe class J2kDecoder
                     tileBuf = (int*)pin.AddrOfPinnedObject();
                 }
                 new Span<int>(tileBuf, tw * th).Clear();
-                DecodeBlocks(s, p, ctx, numRes, tileBuf, tw, body);
+                DecodeBlocks(s, p, ctx, numRes, tileBuf, tw, (long)tw * th, body);
                 InverseTransform(ctx, nl, reversible, tileBuf, tw);
                 LevelShift(s, reversible, tileBuf, tw * th);
                 if (!outputIsTile)
@@ -180,7 +180,7 @@ internal static unsafe class J2kDecoder
             res.Pw = res.X1 > res.X0 ? (int)(CeilDivPow2(res.X1, res.PpxExp) - FloorDivPow2(res.X0, res.PpxExp)) : 0;
             res.Ph = res.Y1 > res.Y0 ? (int)(CeilDivPow2(res.Y1, res.PpyExp) - FloorDivPow2(res.Y0, res.PpyExp)) : 0;
             if ((long)res.Pw * res.Ph > 4 * tileArea + 16)
-                throw new GribFormatException("JPEG 2000 code stream: more precincts than samples", 0, 7);
+                throw s.Error("more precincts than samples", 0);
             res.PrecinctIndexBase = totalPrecincts;
             totalPrecincts += res.Pw * res.Ph;
             res.BandStart = bandCount;
@@ -273,7 +273,7 @@ internal static unsafe class J2kDecoder
                     pb.ZbpTree = NewTagTree(ctx, pb.Cw, pb.Ch);
                 }
                 if (blockCount > 4 * tileArea + 64)
-                    throw new GribFormatException("JPEG 2000 code stream: more code-blocks than samples", 0, 7);
+                    throw s.Error("more code-blocks than samples", 0);
             }
         }
         numBlocks = blockCount;
@@ -395,13 +395,15 @@ internal static unsafe class J2kDecoder
         ReadOnlySpan<byte> headers = packed;
         bool[]? included = null;
         List<Progression> progressions;
+        // Every packet takes at least one byte of header: more packets than bytes is a damaged stream (and would be
+        // a long loop over nothing).
+        var packets = (long)layers * totalPrecincts;
+        if (packets > 8L * body.Length + 8L * headers.Length + 1024)
+            throw s.Error($"{layers} layers of {totalPrecincts} precincts cannot fit in the tile's {body.Length} bytes", 0);
         if (p.Progressions is { Count: > 0 } pocs)
         {
             progressions = pocs;
-            var size = (long)layers * totalPrecincts;
-            if (size > 8L * body.Length + 8L * headers.Length + 1024)
-                throw s.Error($"{layers} layers of {totalPrecincts} precincts cannot fit in the tile's {body.Length} bytes", 0);
-            included = new bool[size];
+            included = new bool[packets];
         }
         else progressions = [new Progression(0, 0, layers, numRes, 1, p.Order)];
         var stop = false;
@@ -426,24 +428,25 @@ internal static unsafe class J2kDecoder
 
         foreach (var prog in progressions)
         {
+            if (stop) break;
             if (prog.CompStart > 0 || prog.CompEnd < 1) continue;
             int l1 = Math.Min(prog.LayerEnd, layers), r0 = prog.ResStart, r1 = Math.Min(prog.ResEnd, numRes);
             switch (prog.Order)
             {
                 case 0: // LRCP
-                    for (var l = 0; l < l1; l++)
+                    for (var l = 0; l < l1 && !stop; l++)
                     for (var r = r0; r < r1; r++)
                     for (var k = 0; k < ctx.Res[r].Pw * ctx.Res[r].Ph; k++)
                         Packet(l, r, k, ref bodyPos, ref hdrPos, body, headers);
                     break;
                 case 1: // RLCP
-                    for (var r = r0; r < r1; r++)
+                    for (var r = r0; r < r1 && !stop; r++)
                     for (var l = 0; l < l1; l++)
                     for (var k = 0; k < ctx.Res[r].Pw * ctx.Res[r].Ph; k++)
                         Packet(l, r, k, ref bodyPos, ref hdrPos, body, headers);
                     break;
                 case 2: // RPCL (one component: precincts in raster order)
-                    for (var r = r0; r < r1; r++)
+                    for (var r = r0; r < r1 && !stop; r++)
                     for (var k = 0; k < ctx.Res[r].Pw * ctx.Res[r].Ph; k++)
                     for (var l = 0; l < l1; l++)
                         Packet(l, r, k, ref bodyPos, ref hdrPos, body, headers);
@@ -636,7 +639,8 @@ internal static unsafe class J2kDecoder
         return index;
     }
 
-    private static void DecodeBlocks(J2kCodestream s, TileParameters p, Context ctx, int numRes, int* tileBuf, int tw, ReadOnlySpan<byte> body)
+    private static void DecodeBlocks(J2kCodestream s, TileParameters p, Context ctx, int numRes, int* tileBuf, int tw, long tileSize,
+        ReadOnlySpan<byte> body)
     {
         var t1 = ctx.T1;
         var reversible = p.Style.Transform == 1;
@@ -702,7 +706,10 @@ internal static unsafe class J2kDecoder
                                 }
                             }
                         }
-                        var dst = (long)(band.OffY + cb.Y0 - band.Y0) * tw + band.OffX + cb.X0 - band.X0;
+                        int bx = band.OffX + cb.X0 - band.X0, by = band.OffY + cb.Y0 - band.Y0;
+                        if (bx < 0 || by < 0 || bx + w > tw || (long)(by + h) * tw > tileSize)
+                            throw s.Error("a code-block lies outside its tile", 0);
+                        var dst = (long)by * tw + bx;
                         if (reversible)
                         {
                             for (var y = 0; y < h; y++)
