@@ -347,6 +347,13 @@ internal sealed unsafe class Tier1
 
     private void SigPass(byte* zc, int bpno, bool vsc)
     {
+        if (vsc) SigPassBody(zc, bpno, true);
+        else SigPassBody(zc, bpno, false);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SigPassBody(byte* zc, int bpno, bool vsc)
+    {
         var m = mq;
         var cxb = ctx;
         var fstride = stride;
@@ -449,6 +456,13 @@ internal sealed unsafe class Tier1
     }
 
     private void CleanPass(byte* zc, int bpno, bool vsc)
+    {
+        if (vsc) CleanPassBody(zc, bpno, true);
+        else CleanPassBody(zc, bpno, false);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CleanPassBody(byte* zc, int bpno, bool vsc)
     {
         var m = mq;
         var cxb = ctx;
