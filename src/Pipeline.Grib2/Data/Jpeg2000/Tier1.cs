@@ -478,20 +478,40 @@ internal sealed unsafe class Tier1
             for (var i = 0; i < w; i++, fp++, dp++)
             {
                 var f = *fp;
-                var start = 0;
                 if (f == 0)
                 {
-                    // Run mode: four insignificant rows with insignificant neighbours, one decision for the column.
                     if (Decode(ref m, cxb + CtxAgg) == 0) continue;
                     var runlen = (int)(Decode(ref m, cxb + CtxUni) << 1);
                     runlen |= (int)Decode(ref m, cxb + CtxUni);
-                    CleanStep(cxb, fstride, ref m, ref f, fp, dp + runlen * w, zc, runlen, oneplushalf, vsc, true);
-                    start = runlen + 1;
+                    switch (runlen)
+                    {
+                        case 0:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            break;
+                        case 1:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            break;
+                        case 2:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            break;
+                        default:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, true);
+                            break;
+                    }
                 }
-                // One call site each keeps the steps inlined, so the decoder registers stay in registers.
-                for (var ci = start; ci < 4; ci++)
-                    if ((f & ((SigThis | PiThis) << (3 * ci))) == 0)
-                        CleanStep(cxb, fstride, ref m, ref f, fp, dp + ci * w, zc, ci, oneplushalf, vsc, false);
+                else
+                {
+                    if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 3)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 6)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 9)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                }
                 *fp = f & ~PiAll;
             }
         }
