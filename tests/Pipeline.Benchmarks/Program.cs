@@ -20,6 +20,7 @@ if (args.Length > 0 && args[0] == "admission") return await Pipeline.Benchmarks.
 if (args.Length > 0 && args[0].StartsWith("fetch-", StringComparison.Ordinal))
     return await Pipeline.Benchmarks.FetchBench.RunAsync(args);
 // GRIB2 decode throughput beside ecCodes: ... -- grib2-throughput [--repeat N] FILE_OR_DIR...
+if (args.Length > 0 && args[0] == "jpeg2000-cpu") return Pipeline.Benchmarks.Jpeg2000CpuBench.Run(args[1..]);
 if (args.Length > 0 && args[0] == "grib2-throughput") return Pipeline.Benchmarks.Grib2Throughput.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Pipeline.Benchmarks.E2EBenchmark).Assembly).Run(args);
 return 0;

@@ -40,8 +40,8 @@ public sealed class DecodeBrokenStreamSpecs
         var field = GribFile.ParseMessage(bytes, message.Offset).Fields[0];
         if (template == 40)
         {
-            // OpenJPEG may decode a truncated code stream to a coarser image (JPEG 2000 is progressive); it must
-            // either do that with the right number of values or fail on section 7.
+            // A JPEG 2000 stream cut between packets may decode to a coarser image (it is progressive), as OpenJPEG
+            // does; the decoder must either do that with the right number of values or fail on section 7.
             try
             {
                 Assert.Equal(field.NumberOfDataPoints, field.DecodeValues().Length);

@@ -1,11 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Pipeline.Grib2.Data.Jpeg2000;
 
 namespace Pipeline.Grib2.Data;
 
 /// <summary>
-/// Template 5.40: JPEG 2000 code stream (J2K or JP2) decoded by OpenJPEG (libopenjp2.so.7), loaded at first use.
-/// The image's first component holds the packed integers.
+/// Template 5.40: JPEG 2000 code stream (J2K or JP2). Decoded by our own C# decoder (Jpeg2000/J2kDecoder); OpenJPEG
+/// (libopenjp2.so.7, the library ecCodes uses, loaded at first use) stays behind <c>managed: false</c> as the oracle the
+/// tests compare against. The image's one component holds the packed integers.
 /// </summary>
 internal static unsafe class Jpeg2000Packing
 {
@@ -89,7 +91,10 @@ internal static unsafe class Jpeg2000Packing
     // opj_dparameters_t is about 9 KB in OpenJPEG 2.5; give it room to grow.
     private const int ParametersSize = 32 * 1024;
 
-    public static void Decode(GribField field, Span<double> dest)
+    public static void Decode(GribField field, Span<double> dest) => Decode(field, dest, managed: true);
+
+    /// <summary><paramref name="managed"/>: our decoder; false: OpenJPEG (the differential tests compare both).</summary>
+    internal static void Decode(GribField field, Span<double> dest, bool managed)
     {
         var at5 = field.Offsets.S5;
         var at7 = field.Offsets.S7;
@@ -102,6 +107,36 @@ internal static unsafe class Jpeg2000Packing
         }
         if (n == 0) return;
         var data = field.Section7.Span[5..];
+        if (data.Length < 4)
+            throw new GribFormatException("section 7 is too short for a JPEG 2000 code stream", at7, 7);
+        if (managed)
+        {
+            // The integers go to the upper half of the destination's bytes and are scaled in place from there.
+            DecodeIntegers(data, MemoryMarshal.Cast<double, int>(dest)[n..], at7);
+            VectorScale.FromSamplesInTail(dest, 4, signed: true, h.Scaling);
+            return;
+        }
+        var ints = OpenJpegIntegers(data, n, at7);
+        VectorScale.FromInt32(ints, dest, h.Scaling);
+    }
+
+    /// <summary>The image's samples by our decoder into <paramref name="output"/>; every failure a GribFormatException.</summary>
+    internal static void DecodeIntegers(ReadOnlySpan<byte> data, Span<int> output, long at7)
+    {
+        try
+        {
+            J2kDecoder.Decode(data, output, at7);
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or OverflowException or InvalidOperationException)
+        {
+            // A damaged stream the checks did not name: still a GRIB error about section 7, never a crash.
+            throw new GribFormatException($"the JPEG 2000 code stream is damaged ({e.Message})", at7, 7, e);
+        }
+    }
+
+    /// <summary>The image's samples as OpenJPEG decodes them (the test oracle for <see cref="J2kDecoder"/>).</summary>
+    internal static int[] OpenJpegIntegers(ReadOnlySpan<byte> data, int n, long at7)
+    {
         if (data.Length < 4)
             throw new GribFormatException("section 7 is too short for a JPEG 2000 code stream", at7, 7);
         int format;
@@ -150,7 +185,7 @@ internal static unsafe class Jpeg2000Packing
             var comp = image->Comps;
             if ((long)comp->W * comp->H != n || comp->Data == null)
                 throw new GribFormatException($"the JPEG 2000 component is {comp->W}x{comp->H}, section 5 says {n} values", at7, 7);
-            VectorScale.FromInt32(new ReadOnlySpan<int>(comp->Data, n), dest, h.Scaling);
+            return new ReadOnlySpan<int>(comp->Data, n).ToArray();
         }
         finally
         {

@@ -1,0 +1,600 @@
+using System.Runtime.CompilerServices;
+using static Pipeline.Grib2.Data.Jpeg2000.Tier1Tables;
+
+
+namespace Pipeline.Grib2.Data.Jpeg2000;
+
+/// <summary>
+/// EBCOT tier-1 decoder for one code-block: the MQ arithmetic decoder (or raw bits in bypass mode) driving the
+/// significance propagation, magnitude refinement and cleanup passes, bit plane by bit plane.
+/// <para>
+/// State lives in one 32-bit word per column of a four-row stripe: bits 0-17 hold the significance of the 3x6
+/// neighbourhood (rows -1..4, columns -1..1, bit (row + 1) * 3 + column + 1), and for row r of the stripe bit 19 + 3r
+/// its sign, 20 + 3r "refined before", 21 + 3r "visited in this bit plane's significance pass"; bit 18 is the sign
+/// of the row above the stripe, bit 31 (= 19 + 3 * 4) that of the row below. Shifting the word right by 3r puts row r's
+/// 3x3 neighbourhood in bits 0-8, which indexes the zero-coding table directly.
+/// </para>
+/// Coefficients are kept, as OpenJPEG keeps them, with one extra fractional bit (value * 2, plus half a step where
+/// bit planes are missing), so that the reconstruction of a truncated code-block is the same as OpenJPEG's.
+/// </summary>
+internal sealed unsafe class Tier1
+{
+    private const uint SigThis = 1u << 4, ChiThis = 1u << 19, MuThis = 1u << 20, PiThis = 1u << 21;
+    private const uint Neighbours = 0x1EF; // the 3x3 neighbourhood without the centre
+    private const uint PiAll = PiThis | PiThis << 3 | PiThis << 6 | PiThis << 9;
+    private const uint SigAll = SigThis | SigThis << 3 | SigThis << 6 | SigThis << 9;
+
+    public const int StyleBypass = 1, StyleReset = 2, StyleTermAll = 4, StyleVsc = 8, StylePterm = 16, StyleSegSym = 32;
+
+    private uint[] flagsArray = GC.AllocateArray<uint>(66 * 18, pinned: true);
+    private readonly int[] dataArray = GC.AllocateArray<int>(4096, pinned: true);
+    private readonly byte[] ctxArray = GC.AllocateArray<byte>(Contexts, pinned: true);
+
+    /// <summary>The decoded coefficients (times two), row-major with stride <see cref="Width"/>.</summary>
+    public int* Data { get; private set; }
+
+    public int Width { get; private set; }
+    public int Height { get; private set; }
+
+    private uint* flags;
+    private byte* ctx;
+    private int stride;
+
+    /// <summary>
+    /// MQ (or raw) decoder registers, copied into a local for each pass so that they stay in registers. C is the
+    /// standard's 32-bit C register moved up by 32 bits: bits 48-63 are "C high", and below them up to 40 bits of
+    /// the code stream are kept ready (Ct of them), inserted at the positions the standard's BYTEIN would put them
+    /// when its counter runs out, so renormalising is one shift and the stream is touched once per byte.
+    /// In raw (bypass) mode C holds the last byte read and Ct its unread bits.
+    /// </summary>
+    private struct Mq
+    {
+        public ulong C;
+        public uint A;
+        public int Ct;
+        public byte* Bp; // the last byte consumed (the standard's B)
+    }
+
+    private Mq mq;
+
+    public Tier1()
+    {
+        Data = (int*)Unsafe.AsPointer(ref dataArray[0]);
+        ctx = (byte*)Unsafe.AsPointer(ref ctxArray[0]);
+    }
+
+    private void ResetContexts()
+    {
+        new Span<byte>(ctx, Contexts).Clear();
+        ctx[CtxUni] = 46 * 2;
+        ctx[CtxAgg] = 3 * 2;
+        ctx[0] = 4 * 2;
+    }
+
+    private void Setup(int w, int h)
+    {
+        Width = w;
+        Height = h;
+        stride = w + 2;
+        var stripes = (h + 3) >> 2;
+        var size = stride * (stripes + 2);
+        if (flagsArray.Length < size) flagsArray = GC.AllocateArray<uint>(size, pinned: true);
+        flags = (uint*)Unsafe.AsPointer(ref flagsArray[0]);
+        new Span<uint>(flags, size).Clear();
+        new Span<int>(Data, w * h).Clear();
+    }
+
+    /// <summary>
+    /// Decodes a code-block of <paramref name="w"/> x <paramref name="h"/> coefficients (w * h at most 4096) whose
+    /// segments follow each other in <paramref name="data"/>; each segment must be followed by two writable bytes,
+    /// which are set to 0xFF while it is decoded (the synthetic end marker) and restored after.
+    /// </summary>
+    public void Decode(byte* data, ReadOnlySpan<int> segmentLengths, ReadOnlySpan<int> segmentPasses, int w, int h,
+        int orient, int numbps, int roiShift, int style)
+    {
+        Setup(w, h);
+        ResetContexts();
+        var zc = Zc + orient * 512;
+        var vsc = (style & StyleVsc) != 0;
+        var bpnoPlusOne = roiShift + numbps; // OpenJPEG's convention: one extra fractional bit
+        var passType = 2;
+        var offset = 0;
+        for (var seg = 0; seg < segmentLengths.Length; seg++)
+        {
+            var len = segmentLengths[seg];
+            var raw = bpnoPlusOne <= numbps - 4 && passType < 2 && (style & StyleBypass) != 0;
+            var start = data + offset;
+            byte save0 = start[len], save1 = start[len + 1];
+            start[len] = 0xFF;
+            start[len + 1] = 0xFF;
+            if (raw)
+            {
+                mq = new Mq { C = 0, Ct = 0, Bp = start };
+            }
+            else
+            {
+                mq = new Mq { Bp = start, C = (ulong)start[0] << 48, Ct = 0 };
+                ByteIn(ref mq);
+                mq.C <<= 7;
+                mq.Ct -= 7;
+                mq.A = 0x8000;
+                Refill(ref mq);
+            }
+            for (var pass = 0; pass < segmentPasses[seg] && bpnoPlusOne >= 1; pass++)
+            {
+                switch (passType)
+                {
+                    case 0:
+                        if (raw) SigPassRaw(bpnoPlusOne, vsc);
+                        else SigPass(zc, bpnoPlusOne, vsc);
+                        break;
+                    case 1:
+                        if (raw) RefPassRaw(bpnoPlusOne);
+                        else RefPass(bpnoPlusOne);
+                        break;
+                    default:
+                        CleanPass(zc, bpnoPlusOne, vsc);
+                        if ((style & StyleSegSym) != 0)
+                            for (var k = 0; k < 4; k++) Decode(ref mq, ctx + CtxUni);
+                        break;
+                }
+                if ((style & StyleReset) != 0 && !raw) ResetContexts();
+                if (++passType == 3)
+                {
+                    passType = 0;
+                    bpnoPlusOne--;
+                }
+            }
+            start[len] = save0;
+            start[len + 1] = save1;
+            offset += len;
+        }
+    }
+
+    /// <summary>The standard's BYTEIN, inserting the next byte below the Ct bits already there.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ByteIn(ref Mq m)
+    {
+        if (m.Bp[0] == 0xFF)
+        {
+            if (m.Bp[1] > 0x8F)
+            {
+                m.C += 0xFFUL << (40 - m.Ct); // a marker (or the synthetic end): ones, and stay
+                m.Ct += 8;
+            }
+            else
+            {
+                m.Bp++;
+                m.C += (ulong)m.Bp[0] << (41 - m.Ct); // 7 bits after 0xFF, the top one a carry
+                m.Ct += 7;
+            }
+        }
+        else
+        {
+            m.Bp++;
+            m.C += (ulong)m.Bp[0] << (40 - m.Ct);
+            m.Ct += 8;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Refill(ref Mq m)
+    {
+        while (m.Ct <= 32) ByteIn(ref m);
+    }
+
+    /// <summary>
+    /// One MQ decision in context <paramref name="cx"/> (ISO 15444-1 C.3.2). The common case (MPS, no
+    /// renormalisation) is a compare and a subtract; renormalising is one shift by the leading zeros of A.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Decode(ref Mq m, byte* cx)
+    {
+        uint s = *cx;
+        var e = Tier1Tables.Mq[s];
+        var qe = e & 0xFFFF;
+        var a = m.A - qe;
+        uint d;
+        if ((uint)(m.C >> 48) < qe)
+        {
+            if (a < qe)
+            {
+                d = s & 1;
+                *cx = (byte)(e >> 16 & 0x7F);
+            }
+            else
+            {
+                d = (s & 1) ^ 1;
+                *cx = (byte)(e >> 23 & 0x7F);
+            }
+            a = qe;
+        }
+        else
+        {
+            m.C -= (ulong)qe << 48;
+            if (a >= 0x8000)
+            {
+                m.A = a;
+                return s & 1;
+            }
+            if (a < qe)
+            {
+                d = (s & 1) ^ 1;
+                *cx = (byte)(e >> 23 & 0x7F);
+            }
+            else
+            {
+                d = s & 1;
+                *cx = (byte)(e >> 16 & 0x7F);
+            }
+        }
+        var sh = System.Numerics.BitOperations.LeadingZeroCount(a) - 16;
+        m.A = a << sh;
+        m.C <<= sh;
+        m.Ct -= sh;
+        if (m.Ct <= 32) Refill(ref m);
+        return d;
+    }
+
+    /// <summary>
+    /// The same decision without branches on its outcome (conditional exchange, state change and renormalisation
+    /// selected arithmetically): for refinement bits, which are close to random, a mispredicted branch costs more
+    /// than the extra work.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint DecodeFlat(ref Mq m, byte* cx)
+    {
+        uint s = *cx;
+        var e = Tier1Tables.Mq[s];
+        var qe = e & 0xFFFF;
+        var a2 = m.A - qe;
+        var lpsRegion = (uint)(m.C >> 48) < qe;
+        var exchange = a2 < qe;
+        var renorm = lpsRegion | (a2 < 0x8000);
+        var flip = lpsRegion ? !exchange : (a2 < 0x8000) & exchange;
+        var next = flip ? e >> 23 & 0x7F : e >> 16 & 0x7F;
+        *cx = (byte)(renorm ? next : s);
+        var a = lpsRegion ? qe : a2;
+        var c = lpsRegion ? m.C : m.C - ((ulong)qe << 48);
+        var sh = System.Numerics.BitOperations.LeadingZeroCount(a) - 16;
+        m.A = a << sh;
+        m.C = c << sh;
+        m.Ct -= sh;
+        if (m.Ct <= 32) Refill(ref m);
+        return (s & 1) ^ (flip ? 1u : 0u);
+    }
+
+    private static uint RawBit(ref Mq m)
+    {
+        if (m.Ct == 0)
+        {
+            if (m.C == 0xFF)
+            {
+                if (*m.Bp > 0x8F)
+                {
+                    m.C = 0xFF;
+                    m.Ct = 8;
+                }
+                else
+                {
+                    m.C = *m.Bp++;
+                    m.Ct = 7;
+                }
+            }
+            else
+            {
+                m.C = *m.Bp++;
+                m.Ct = 8;
+            }
+        }
+        m.Ct--;
+        return (uint)(m.C >> m.Ct) & 1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint SignIndex(uint f, uint west, uint east, int ci)
+    {
+        var sh = 3 * ci;
+        var lu = (f >> sh) & 0xAA;
+        lu |= (west >> (19 + sh)) & 1;
+        lu |= (east >> (17 + sh)) & 4;
+        lu |= ci == 0 ? (f >> 14) & 16 : (f >> (12 + sh)) & 16;
+        lu |= (f >> (16 + sh)) & 64;
+        return lu;
+    }
+
+    /// <summary>Marks row <paramref name="ci"/> of the column at <paramref name="fp"/> significant with sign <paramref name="s"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Update(int stride, ref uint f, uint* fp, int ci, uint s, bool vsc)
+    {
+        var sh = 3 * ci;
+        fp[-1] |= (1u << 5) << sh;
+        f |= (s << 19 | SigThis) << sh;
+        fp[1] |= (1u << 3) << sh;
+        if (ci == 0 && !vsc)
+        {
+            var north = fp - stride;
+            north[0] |= s << 31 | 1u << 16;
+            north[-1] |= 1u << 17;
+            north[1] |= 1u << 15;
+        }
+        if (ci == 3)
+        {
+            var south = fp + stride;
+            south[0] |= s << 18 | 1u << 1;
+            south[-1] |= 1u << 2;
+            south[1] |= 1u << 0;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SigStep(byte* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc)
+    {
+        var sh = 3 * ci;
+        if ((f & ((SigThis | PiThis) << sh)) == 0 && (f & (Neighbours << sh)) != 0)
+        {
+            if (Decode(ref m, cx0 + zc[(f >> sh) & 0x1FF]) != 0)
+            {
+                var lu = SignIndex(f, fp[-1], fp[1], ci);
+                var sc = Sc[lu];
+                var v = Decode(ref m, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
+                *dp = v != 0 ? -oneplushalf : oneplushalf;
+                Update(fstride, ref f, fp, ci, v, vsc && ci == 0);
+            }
+            f |= PiThis << sh;
+        }
+    }
+
+    private void SigPass(byte* zc, int bpno, bool vsc)
+    {
+        if (vsc) SigPassBody(zc, bpno, true);
+        else SigPassBody(zc, bpno, false);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SigPassBody(byte* zc, int bpno, bool vsc)
+    {
+        var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
+        var one = 1 << bpno;
+        var oneplushalf = one | (one >> 1);
+        int w = Width, h = Height;
+        var fp = flags + stride + 1;
+        var dp = Data;
+        int k;
+        for (k = 0; k + 4 <= h; k += 4, fp += 2, dp += 3 * w)
+        {
+            for (var i = 0; i < w; i++, fp++, dp++)
+            {
+                var f = *fp;
+                if (f == 0) continue;
+                SigStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc);
+                SigStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, false);
+                SigStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, false);
+                SigStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, false);
+                *fp = f;
+            }
+        }
+        if (k < h)
+        {
+            var rows = h - k;
+            for (var i = 0; i < w; i++, fp++, dp++)
+            {
+                var f = *fp;
+                if (f == 0) continue;
+                for (var j = 0; j < rows; j++) SigStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc);
+                *fp = f;
+            }
+        }
+        mq = m;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RefStep(byte* cx0, ref Mq m, ref uint f, int* dp, int ci, int poshalf)
+    {
+        var sh = 3 * ci;
+        if ((f & ((SigThis | PiThis) << sh)) == SigThis << sh)
+        {
+            var fs = f >> sh;
+            var cx = (fs & MuThis) != 0 ? CtxMag + 2 : (fs & Neighbours) != 0 ? CtxMag + 1 : CtxMag;
+            var v = Decode(ref m, cx0 + cx);
+            var d = *dp;
+            *dp = d + ((v ^ (uint)(d >>> 31)) != 0 ? poshalf : -poshalf);
+            f |= MuThis << sh;
+        }
+    }
+
+    private void RefPass(int bpno)
+    {
+        var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
+        var poshalf = (1 << bpno) >> 1;
+        int w = Width, h = Height;
+        var fp = flags + stride + 1;
+        var dp = Data;
+        int k;
+        for (k = 0; k + 4 <= h; k += 4, fp += 2, dp += 3 * w)
+        {
+            for (var i = 0; i < w; i++, fp++, dp++)
+            {
+                var f = *fp;
+                if ((f & SigAll) == 0) continue;
+                RefStep(cxb, ref m, ref f, dp, 0, poshalf);
+                RefStep(cxb, ref m, ref f, dp + w, 1, poshalf);
+                RefStep(cxb, ref m, ref f, dp + 2 * w, 2, poshalf);
+                RefStep(cxb, ref m, ref f, dp + 3 * w, 3, poshalf);
+                *fp = f;
+            }
+        }
+        if (k < h)
+        {
+            var rows = h - k;
+            for (var i = 0; i < w; i++, fp++, dp++)
+            {
+                var f = *fp;
+                if ((f & SigAll) == 0) continue;
+                for (var j = 0; j < rows; j++) RefStep(cxb, ref m, ref f, dp + j * w, j, poshalf);
+                *fp = f;
+            }
+        }
+        mq = m;
+    }
+
+    /// <summary>Cleanup step: zero coding (unless <paramref name="known"/>, the run-length position) and sign.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CleanStep(byte* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc, bool known)
+    {
+        var sh = 3 * ci;
+        if (!known && Decode(ref m, cx0 + zc[(f >> sh) & 0x1FF]) == 0) return;
+        var lu = SignIndex(f, fp[-1], fp[1], ci);
+        var sc = Sc[lu];
+        var v = Decode(ref m, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
+        *dp = v != 0 ? -oneplushalf : oneplushalf;
+        Update(fstride, ref f, fp, ci, v, vsc && ci == 0);
+    }
+
+    private void CleanPass(byte* zc, int bpno, bool vsc)
+    {
+        if (vsc) CleanPassBody(zc, bpno, true);
+        else CleanPassBody(zc, bpno, false);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CleanPassBody(byte* zc, int bpno, bool vsc)
+    {
+        var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
+        var one = 1 << bpno;
+        var oneplushalf = one | (one >> 1);
+        int w = Width, h = Height;
+        var fp = flags + stride + 1;
+        var dp = Data;
+        int k;
+        for (k = 0; k + 4 <= h; k += 4, fp += 2, dp += 3 * w)
+        {
+            for (var i = 0; i < w; i++, fp++, dp++)
+            {
+                var f = *fp;
+                if (f == 0)
+                {
+                    if (Decode(ref m, cxb + CtxAgg) == 0) continue;
+                    var runlen = (int)(Decode(ref m, cxb + CtxUni) << 1);
+                    runlen |= (int)Decode(ref m, cxb + CtxUni);
+                    switch (runlen)
+                    {
+                        case 0:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            break;
+                        case 1:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            break;
+                        case 2:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            break;
+                        default:
+                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, true);
+                            break;
+                    }
+                }
+                else
+                {
+                    if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 3)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 6)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 9)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                }
+                *fp = f & ~PiAll;
+            }
+        }
+        if (k < h)
+        {
+            var rows = h - k;
+            for (var i = 0; i < w; i++, fp++, dp++)
+            {
+                var f = *fp;
+                for (var j = 0; j < rows; j++)
+                    if ((f & ((SigThis | PiThis) << (3 * j))) == 0)
+                        CleanStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc, false);
+                *fp = f & ~PiAll;
+            }
+        }
+        mq = m;
+    }
+
+    private void SigPassRaw(int bpno, bool vsc)
+    {
+        var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
+        var one = 1 << bpno;
+        var oneplushalf = one | (one >> 1);
+        int w = Width, h = Height;
+        var fp = flags + stride + 1;
+        var dp = Data;
+        for (var k = 0; k < h; k += 4, fp += 2, dp += 3 * w)
+        {
+            var rows = Math.Min(4, h - k);
+            for (var i = 0; i < w; i++, fp++, dp++)
+            {
+                var f = *fp;
+                if (f == 0) continue;
+                for (var ci = 0; ci < rows; ci++)
+                {
+                    var sh = 3 * ci;
+                    if ((f & ((SigThis | PiThis) << sh)) != 0 || (f & (Neighbours << sh)) == 0) continue;
+                    if (RawBit(ref m) != 0)
+                    {
+                        var v = RawBit(ref m);
+                        dp[ci * w] = v != 0 ? -oneplushalf : oneplushalf;
+                        Update(fstride, ref f, fp, ci, v, vsc && ci == 0);
+                    }
+                    f |= PiThis << sh;
+                }
+                *fp = f;
+            }
+            if (rows < 4) break;
+        }
+        mq = m;
+    }
+
+    private void RefPassRaw(int bpno)
+    {
+        var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
+        var poshalf = (1 << bpno) >> 1;
+        int w = Width, h = Height;
+        var fp = flags + stride + 1;
+        var dp = Data;
+        for (var k = 0; k < h; k += 4, fp += 2, dp += 3 * w)
+        {
+            var rows = Math.Min(4, h - k);
+            for (var i = 0; i < w; i++, fp++, dp++)
+            {
+                var f = *fp;
+                if ((f & SigAll) == 0) continue;
+                for (var ci = 0; ci < rows; ci++)
+                {
+                    var sh = 3 * ci;
+                    if ((f & ((SigThis | PiThis) << sh)) != SigThis << sh) continue;
+                    var v = RawBit(ref m);
+                    var d = dp[ci * w];
+                    dp[ci * w] = d + ((v ^ (uint)(d >>> 31)) != 0 ? poshalf : -poshalf);
+                    f |= MuThis << sh;
+                }
+                *fp = f;
+            }
+            if (rows < 4) break;
+        }
+        mq = m;
+    }
+}
