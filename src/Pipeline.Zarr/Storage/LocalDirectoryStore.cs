@@ -187,8 +187,10 @@ public sealed class LocalDirectoryStore : IObjectStore
             {
                 File.Copy(from, temp);
             }
-            catch (DirectoryNotFoundException) when (File.Exists(from))
+            catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException && File.Exists(from) &&
+                                      !Directory.Exists(Path.GetDirectoryName(temp)))
             {
+                // The destination's folder does not exist yet (Linux reports ENOENT on the target as FileNotFound).
                 Directory.CreateDirectory(Path.GetDirectoryName(temp)!);
                 File.Copy(from, temp);
             }

@@ -60,15 +60,6 @@ public sealed class IngestGraphSpecs : IAsyncLifetime
         ["Pipeline:Datasets:0:Outputs:Format"] = "zarr2",
     };
 
-    private static string V03(Uri baseUrl, string relPath, byte[] bytes) => JsonSerializer.Serialize(new Dictionary<string, object>
-    {
-        ["pubTime"] = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss.fff"),
-        ["baseUrl"] = baseUrl.AbsoluteUri.TrimEnd('/'),
-        ["relPath"] = "/" + relPath,
-        ["identity"] = new Dictionary<string, string> { ["method"] = "sha512", ["value"] = Convert.ToBase64String(SHA512.HashData(bytes)) },
-        ["size"] = bytes.Length,
-    });
-
     [ServiceFact(Service.Python)]
     public async Task Should_turn_announcements_into_a_finalized_run_that_xarray_reads_as_ecCodes_decodes_it_when_a_file_comes_late()
     {
@@ -82,7 +73,7 @@ public sealed class IngestGraphSpecs : IAsyncLifetime
         {
             var path = Path.Combine(Data, relPath);
             var bytes = File.Exists(path) ? await File.ReadAllBytesAsync(path) : "not here"u8.ToArray();
-            return await injector.InjectAsync(new InboundMessage("test-feed", "v03.test", V03(server.BaseUrl, relPath, bytes)));
+            return await injector.InjectAsync(new InboundMessage("test-feed", "v03.test", Feeds.V03(server.BaseUrl, relPath, bytes)));
         }
 
         foreach (var step in Steps) Assert.True(await Announce($"model/{Date}/00/model.t00z.f{step:000}.grib2"));
@@ -162,7 +153,7 @@ public sealed class IngestGraphSpecs : IAsyncLifetime
         var injector = node.App.Services.GetRequiredService<AnnouncementInjector>();
         const string relPath = "model/20261125/00/model.t00z.f000.grib2";
         var html = await File.ReadAllBytesAsync(Path.Combine(Data, relPath));
-        Assert.True(await injector.InjectAsync(new InboundMessage("test-feed", "v03.test", V03(server.BaseUrl, relPath, html))));
+        Assert.True(await injector.InjectAsync(new InboundMessage("test-feed", "v03.test", Feeds.V03(server.BaseUrl, relPath, html))));
 
         using var http = node.Client();
         var run = await Eventually.HoldsAsync(() => http.GetFromJsonAsync<JsonElement>("/api/runs/" + Uri.EscapeDataString($"{Dataset}/2026-11-25T00Z")),

@@ -71,15 +71,6 @@ public sealed class IngestNetCdfSpecs : IAsyncLifetime
         ["Pipeline:Wis2:ClientId"] = clientId,
     };
 
-    private static string V03(Uri baseUrl, string relPath, byte[] bytes) => JsonSerializer.Serialize(new Dictionary<string, object>
-    {
-        ["pubTime"] = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss.fff"),
-        ["baseUrl"] = baseUrl.AbsoluteUri.TrimEnd('/'),
-        ["relPath"] = "/" + relPath,
-        ["identity"] = new Dictionary<string, string> { ["method"] = "sha512", ["value"] = Convert.ToBase64String(SHA512.HashData(bytes)) },
-        ["size"] = bytes.Length,
-    });
-
     private async Task<JsonElement> FinalizedAsync(HttpClient http, string reftime) =>
         await Eventually.HoldsAsync(() => http.GetFromJsonAsync<JsonElement>("/api/runs/" + Uri.EscapeDataString($"test.ofs/{reftime}")),
             r => r.GetProperty("finalizedGeneration").ValueKind == JsonValueKind.Number, TimeSpan.FromMinutes(3), $"run {reftime} finalized");
@@ -118,7 +109,7 @@ public sealed class IngestNetCdfSpecs : IAsyncLifetime
         await using var node = await Nodes.StartAsync(Settings($"mqtt://{mqttHost}:{mqttPort}", "pipeline-" + id));
         var injector = node.App.Services.GetRequiredService<AnnouncementInjector>();
         async Task Announce(string relPath) =>
-            Assert.True(await injector.InjectAsync(new InboundMessage("ofs-feed", "v03.test", V03(server.BaseUrl, relPath, await File.ReadAllBytesAsync(Path.Combine(Data, relPath))))));
+            Assert.True(await injector.InjectAsync(new InboundMessage("ofs-feed", "v03.test", Feeds.V03(server.BaseUrl, relPath, await File.ReadAllBytesAsync(Path.Combine(Data, relPath))))));
 
         foreach (var i in new[] { 2, 0, 1 }) await Announce($"ofs/20240101/00/roms.t00z.f00{i}.nc"); // out of order
         await Announce("ofs/20240102/00/roms.t00z.f000.nc"); // NetCDF-3 classic
@@ -193,7 +184,7 @@ public sealed class IngestNetCdfSpecs : IAsyncLifetime
         async Task Announce(int i)
         {
             var relPath = $"ofs/20240101/00/roms.t00z.f00{i}.nc";
-            Assert.True(await injector.InjectAsync(new InboundMessage("ofs-feed", "v03.test", V03(server.BaseUrl, relPath, await File.ReadAllBytesAsync(Path.Combine(Data, relPath))))));
+            Assert.True(await injector.InjectAsync(new InboundMessage("ofs-feed", "v03.test", Feeds.V03(server.BaseUrl, relPath, await File.ReadAllBytesAsync(Path.Combine(Data, relPath))))));
         }
         string Original(int i) => Path.Combine(Data, "ofs", "20240101", "00", $"roms.t00z.f00{i}.nc");
         var refs = Path.Combine(Store, "test.ofs", "20240101T0000Z", "refs", "run.json");
@@ -221,7 +212,7 @@ public sealed class IngestNetCdfSpecs : IAsyncLifetime
         await using var node = await Nodes.StartAsync(Settings(null, "pipeline-bad"));
         var injector = node.App.Services.GetRequiredService<AnnouncementInjector>();
         async Task Announce(string relPath) =>
-            Assert.True(await injector.InjectAsync(new InboundMessage("ofs-feed", "v03.test", V03(server.BaseUrl, relPath, await File.ReadAllBytesAsync(Path.Combine(Data, relPath))))));
+            Assert.True(await injector.InjectAsync(new InboundMessage("ofs-feed", "v03.test", Feeds.V03(server.BaseUrl, relPath, await File.ReadAllBytesAsync(Path.Combine(Data, relPath))))));
         await Announce("ofs/20240103/00/roms.t00z.f000.nc");
         foreach (var relPath in new[] { "roms.t00z.f000.grib2", "roms.t00z.f001.nc", "roms.t00z.f002.nc" }) await Announce("ofs/20240104/00/" + relPath);
 

@@ -64,20 +64,11 @@ public sealed class PipelineSimulationSpecs(ITestOutputHelper output) : IAsyncLi
 
     private static string Rel(int run, int step) => $"m/20261124/{run:00}/model.t{run:00}z.f{step:000}.grib2";
 
-    private static string V03(Uri baseUrl, string relPath, byte[] bytes) => JsonSerializer.Serialize(new Dictionary<string, object>
-    {
-        ["pubTime"] = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss.fff"),
-        ["baseUrl"] = baseUrl.AbsoluteUri.TrimEnd('/'),
-        ["relPath"] = "/" + relPath,
-        ["identity"] = new Dictionary<string, string> { ["method"] = "sha512", ["value"] = Convert.ToBase64String(SHA512.HashData(bytes)) },
-        ["size"] = bytes.Length,
-    });
-
     private async Task Announce(TestNode node, Uri baseUrl, string relPath)
     {
         var bytes = await File.ReadAllBytesAsync(Path.Combine(Data, relPath));
         var injector = node.App.Services.GetRequiredService<AnnouncementInjector>();
-        Assert.True(await injector.InjectAsync(new InboundMessage("sim-feed", "v03.sim", V03(baseUrl, relPath, bytes))), $"{relPath} acked");
+        Assert.True(await injector.InjectAsync(new InboundMessage("sim-feed", "v03.sim", Feeds.V03(baseUrl, relPath, bytes))), $"{relPath} acked");
     }
 
     private static Task<JsonElement> Run(HttpClient http, int run) =>

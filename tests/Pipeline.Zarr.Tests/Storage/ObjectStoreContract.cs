@@ -137,6 +137,7 @@ public static class ObjectStoreContract
         var data = new byte[70_001];
         new Random(3).NextBytes(data);
         await store.PutAsync("files/a.zarr/t/0.0", data);
+        await store.PutAsync("run.zarr/g/.zgroup", Bytes("{}")); // the group exists, its array's folder not yet
         Assert.True(await store.CopyAsync("files/a.zarr/t/0.0", "run.zarr/g/t/3.0.0"));
         Assert.Equal(data, await store.GetAsync("run.zarr/g/t/3.0.0"));
         Assert.Equal(data, await store.GetAsync("files/a.zarr/t/0.0")); // the source stays
@@ -145,7 +146,7 @@ public static class ObjectStoreContract
         Assert.Equal(Bytes("x"), await store.GetAsync("run.zarr/g/t/3.0.0"));
         Assert.False(await store.CopyAsync("no/such/chunk", "run.zarr/g/t/4.0.0"));
         Assert.Null(await store.TryGetAsync("run.zarr/g/t/4.0.0"));
-        Assert.Equal(["files/a.zarr/t/0.0", "other", "run.zarr/g/t/3.0.0"], (await store.ListAllAsync("")).Select(o => o.Key));
+        Assert.Equal(["files/a.zarr/t/0.0", "other", "run.zarr/g/.zgroup", "run.zarr/g/t/3.0.0"], (await store.ListAllAsync("")).Select(o => o.Key));
         await Assert.ThrowsAsync<InvalidStoreKeyException>(() => store.CopyAsync("other", "../escape"));
         await Assert.ThrowsAsync<InvalidStoreKeyException>(() => store.CopyAsync("../escape", "other"));
     }
