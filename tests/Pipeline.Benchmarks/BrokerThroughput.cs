@@ -158,7 +158,11 @@ internal static class BrokerThroughput
         await using var connections = new AmqpConnectionProvider(uri, "bench");
         var probe = CostProbe.Start();
         var sw = Stopwatch.StartNew();
-        await AmqpSource.Committable(connections, new AmqpSourceSettings(queue, "", [], Prefetch: 1000))
+        var settings = new AmqpSourceSettings(queue, "", [], Prefetch: 1000);
+        // AMQP_BENCH_OUT_OF_ORDER_MS: the source's OutOfOrderAckDelay (diagnosing the stalls seen in some rounds).
+        if (int.TryParse(Environment.GetEnvironmentVariable("AMQP_BENCH_OUT_OF_ORDER_MS"), out var ms))
+            settings = settings with { OutOfOrderAckDelay = TimeSpan.FromMilliseconds(ms) };
+        await AmqpSource.Committable(connections, settings)
             .SelectAsync(1000, m => m.Ack())
             .Take(n)
             .RunWith(Sink.Ignore<bool>(), mat);
