@@ -187,10 +187,10 @@ public sealed class LocalDirectoryStore : IObjectStore
             {
                 File.Copy(from, temp);
             }
-            catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException && File.Exists(from) &&
-                                      !Directory.Exists(Path.GetDirectoryName(temp)))
+            catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException && File.Exists(from))
             {
-                // The destination's folder does not exist yet (Linux reports ENOENT on the target as FileNotFound).
+                // The destination's folder did not exist (Linux reports ENOENT on the target as FileNotFound). Not
+                // "does not exist now": parallel copies into one new folder all fail, and the first creates it.
                 Directory.CreateDirectory(Path.GetDirectoryName(temp)!);
                 File.Copy(from, temp);
             }

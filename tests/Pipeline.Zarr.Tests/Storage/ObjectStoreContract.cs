@@ -149,6 +149,11 @@ public static class ObjectStoreContract
         Assert.Equal(["files/a.zarr/t/0.0", "other", "run.zarr/g/.zgroup", "run.zarr/g/t/3.0.0"], (await store.ListAllAsync("")).Select(o => o.Key));
         await Assert.ThrowsAsync<InvalidStoreKeyException>(() => store.CopyAsync("other", "../escape"));
         await Assert.ThrowsAsync<InvalidStoreKeyException>(() => store.CopyAsync("../escape", "other"));
+
+        // A run's finalization copies many chunks into one new array folder at once: every copy lands.
+        var copies = await Task.WhenAll(Enumerable.Range(0, 32).Select(i => Task.Run(() => store.CopyAsync("files/a.zarr/t/0.0", $"run.zarr/h/t/{i}.0.0"))));
+        Assert.All(copies, Assert.True);
+        Assert.Equal(32, (await store.ListAllAsync("run.zarr/h/")).Count);
     }
 
     private static async Task HostileKeysRejected(IObjectStore store)
