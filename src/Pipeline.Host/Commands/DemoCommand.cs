@@ -186,7 +186,8 @@ public static class DemoCommand
             var prefix = Path.Combine(store, Dataset, OutputLayout.RunPrefix(runId).Split('/')[^1]);
             var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(prefix, "manifest.json"), cancel))!;
             var groups = manifest["groups"]!.AsArray().Select(g => g!.GetValue<string>()).ToList();
-            var zarr = Path.GetRelativePath(Environment.CurrentDirectory, Path.Combine(prefix, "run.zarr"));
+            // Absolute: `dotnet run --project` runs in the project's folder, not the shell's, so a relative path misleads.
+            var zarr = Path.GetFullPath(Path.Combine(prefix, "run.zarr"));
             // Notifications: one per file and one for the run; give the last one a moment to reach the broker.
             await WaitAsync(() => broker.Published >= run.Files.Count + 1, TimeSpan.FromSeconds(10));
 
