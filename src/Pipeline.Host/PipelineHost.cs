@@ -69,11 +69,11 @@ public static class PipelineHost
         builder.Services.AddSingleton<IRunFinalizationSink>(sp => sp.GetRequiredService<RunFinalizationQueue>());
 
         builder.Services.AddAkka(settings.Node.SystemName, (akka, _) => akka
-            .AddPipelineCluster(settings.Node)
+            .AddPipelineCluster(settings.Node, settings.Cluster)
             .AddPipelineSerialization()
             .AddPipelinePersistence(settings.Persistence)
             .AddModelRunActor(catalog)
-            .AddDataStreamActor(catalog)
+            .AddDataStreamActor(catalog, new DataStreamSettings { WakeOpenRunsEvery = settings.Cluster.RunWakeInterval })
             .AddPackageJobActors());
         // After the actor system's hosted service, so the graph starts once the regions exist.
         builder.Services.AddPipelineIngest(settings, catalog);
@@ -93,9 +93,13 @@ public static class PipelineHost
         return app;
     }
 
-    /// <summary>Remoting, clustering with the keep-majority split brain resolver, and joining the seeds (or itself).</summary>
-    public static AkkaConfigurationBuilder AddPipelineCluster(this AkkaConfigurationBuilder akka, NodeSettings node)
+    /// <summary>
+    /// Remoting, clustering with the keep-majority split brain resolver and the failover timings of
+    /// <paramref name="cluster"/>, and joining the seeds (or itself).
+    /// </summary>
+    public static AkkaConfigurationBuilder AddPipelineCluster(this AkkaConfigurationBuilder akka, NodeSettings node, ClusterFailoverSettings? cluster = null)
     {
+        cluster ??= new ClusterFailoverSettings();
         akka.ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
@@ -113,8 +117,8 @@ public static class PipelineHost
                 Roles = [.. node.Roles],
                 SplitBrainResolver = new KeepMajorityOption(),
             })
-            // Typed options have no stable-after: this one key says how long membership must be stable before downing.
-            .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)node.SplitBrainStableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend);
+            // Typed options have none of these (see ClusterFailoverSettings for what each costs and why the defaults are safe).
+            .AddHocon(FailoverHocon(node, cluster), HoconAddMode.Prepend);
         if (node.SeedNodes.Count == 0)
             akka.AddStartup((system, _) =>
             {
@@ -122,6 +126,18 @@ public static class PipelineHost
                 cluster.Join(cluster.SelfAddress);
             });
         return akka;
+    }
+
+    /// <summary>The failover timings as HOCON: stable-after, down-removal margin, failure detector pause, shard retry interval.</summary>
+    public static string FailoverHocon(NodeSettings node, ClusterFailoverSettings cluster)
+    {
+        static string Ms(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) + "ms";
+        return $"""
+            akka.cluster.split-brain-resolver.stable-after = {Ms(cluster.EffectiveStableAfter(node))}
+            akka.cluster.down-removal-margin = {Ms(cluster.EffectiveDownRemovalMargin(node))}
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = {Ms(cluster.HeartbeatPause)}
+            akka.cluster.sharding.retry-interval = {Ms(cluster.ShardRetryInterval)}
+            """;
     }
 
     /// <summary>Binds and validates at once, so a bad setting stops the node before anything starts.</summary>

@@ -66,12 +66,56 @@ public sealed class LegacyJournalSpecs : Akka.TestKit.Xunit2.TestKit, IDisposabl
         }
     }
 
-    /// <summary>Persists <paramref name="events"/> under <paramref name="persistenceId"/>, as an older build of the entity did.</summary>
-    private static async Task Write(ActorSystem system, string persistenceId, IReadOnlyList<object> events)
+    [Fact]
+    public async Task Should_recover_the_run_from_its_snapshot_when_an_older_build_wrote_the_snapshot_as_json()
     {
-        var writer = system.ActorOf(Props.Create(() => new JournalWriter(persistenceId, events)));
+        var catalog = CatalogOf();
+        var old = new[] { Request("TMP", 0), Request("TMP", 3), Request("TMP", 6) };
+        var admitted = new FilesAdmitted(old.Select(i => new AdmittedFile(FileId.Of(i.Announcement), i.Announcement, i.Variable, i.Step, i.Key)).ToArray(), T);
+        var indexed = new FileIndexed(FileId.Of(old[0].Announcement), 5, T.AddMinutes(1));
+        var snapshot = ModelRunState.Empty(Run).Apply(admitted).Apply(indexed);
+        await using (var writer = await TestNode.StartAsync(Sqlite(_dir), catalog))
+        {
+            await Write(writer.System, "model-run-" + Run, [admitted, indexed], snapshot);
+            // After the snapshot: one more file indexed, which only the journal knows.
+            await Write(writer.System, "model-run-" + Run, [new FileIndexed(FileId.Of(old[1].Announcement), 5, T.AddMinutes(2))]);
+        }
+
+        // What an older build left: the same snapshot, as JSON under MRS1.
+        Assert.Equal("MRS2", RewriteSnapshotAsJson("model-run-" + Run, snapshot));
+
+        await using (var node = await TestNode.StartAsync(Sqlite(_dir), catalog))
+        {
+            var view = await node.Ask<ModelRunView>(new GetModelRun(Run));
+            Assert.Equal((2, 1), (view.Indexed, view.Admitted));
+            await AwaitAssertAsync(() => Assert.Equal(["TMP/006"], node.Intake.Offered.Select(w => w.Key)), Deadline);
+        }
+    }
+
+    /// <summary>Persists <paramref name="events"/> under <paramref name="persistenceId"/>, as an older build of the entity did.</summary>
+    private static async Task Write(ActorSystem system, string persistenceId, IReadOnlyList<object> events, object? snapshot = null)
+    {
+        var writer = system.ActorOf(Props.Create(() => new JournalWriter(persistenceId, events, snapshot)));
         await writer.Ask<string>("write", TimeSpan.FromSeconds(30));
         await writer.GracefulStop(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Replaces the entity's one snapshot with the JSON of <paramref name="state"/> (MRS1); returns the manifest it had.</summary>
+    private string RewriteSnapshotAsJson(string persistenceId, ModelRunState state)
+    {
+        using var db = new SqliteConnection(PipelinePersistence.PrepareSqlite(Sqlite(_dir)));
+        db.Open();
+        using var read = db.CreateCommand();
+        read.CommandText = "SELECT manifest FROM snapshot WHERE persistence_id = $id";
+        read.Parameters.AddWithValue("$id", persistenceId);
+        var manifest = (string)read.ExecuteScalar()!;
+        using var write = db.CreateCommand();
+        write.CommandText = "UPDATE snapshot SET snapshot = $json, manifest = $manifest WHERE persistence_id = $id";
+        write.Parameters.AddWithValue("$id", persistenceId);
+        write.Parameters.AddWithValue("$json", Pipeline.Actors.Serialization.PipelineSerializer.ToJson(state));
+        write.Parameters.AddWithValue("$manifest", Pipeline.Actors.Serialization.PipelineSerializer.LegacyJsonSnapshot);
+        Assert.Equal(1, write.ExecuteNonQuery());
+        return manifest;
     }
 
     private List<string> Manifests(string persistenceId)
@@ -89,14 +133,22 @@ public sealed class LegacyJournalSpecs : Akka.TestKit.Xunit2.TestKit, IDisposabl
 
     private sealed class JournalWriter : ReceivePersistentActor
     {
-        public JournalWriter(string persistenceId, IReadOnlyList<object> events)
+        public JournalWriter(string persistenceId, IReadOnlyList<object> events, object? snapshot)
         {
             PersistenceId = persistenceId;
+            IActorRef? waiting = null;
+            Recover<object>(_ => { });
             Command<string>(_ =>
             {
-                var sender = Sender;
-                PersistAll(events, PersistBatch.ThenAfterLast<object>(events.Count, _ => { }, () => sender.Tell("written")));
+                waiting = Sender;
+                PersistAll(events, PersistBatch.ThenAfterLast<object>(events.Count, _ => { }, () =>
+                {
+                    if (snapshot is null) waiting.Tell("written");
+                    else SaveSnapshot(snapshot);
+                }));
             });
+            Command<SaveSnapshotSuccess>(_ => waiting?.Tell("written"));
+            Command<SaveSnapshotFailure>(f => waiting?.Tell(new Status.Failure(f.Cause)));
         }
 
         public override string PersistenceId { get; }

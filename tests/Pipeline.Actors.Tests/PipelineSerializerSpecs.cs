@@ -131,6 +131,52 @@ public sealed class PipelineSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.True(serializer.ToBinary(batch).Length < System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(batch).Length / 2);
     }
 
+    [Fact]
+    public void Should_read_back_every_field_of_a_run_snapshot_when_written_in_the_compact_form()
+    {
+        var serializer = new PipelineSerializer((ExtendedActorSystem)Sys);
+        var local = new DateTimeOffset(2026, 11, 1, 3, 4, 5, 678, TimeSpan.FromHours(-5)).AddTicks(9);
+        var other = Announcement("TMP", 3) with { DataId = "other-id", Topic = null, Size = null, Integrity = null, PublishedAt = local, Relation = "update" };
+        var state = ModelRunState.Empty(Run)
+            .Apply(new FilesAdmitted([new AdmittedFile(File, Announcement("TMP", 0), "TMP", "000", "TMP/000"),
+                new AdmittedFile(FileId.Of(other), other, null, null, "TMP/003"),
+                new AdmittedFile(FileId.Of(Announcement("UGRD", 3)), Announcement("UGRD", 3), "UGRD", "003", "UGRD/003")], local))
+            .Apply(new FileRetryScheduled(File, 2, T.AddMinutes(1), "404", T))
+            .Apply(new FileFailed(FileId.Of(other), 10, "gave up: \u00e9", T))
+            .Apply(new FileIndexed(FileId.Of(Announcement("UGRD", 3)), 5, T))
+            .Apply(new RunRefreshed(1, [Announcement("UGRD", 3).DataId], "operator", T))
+            .Apply(new RunCompleted(1, "quiet-period", local));
+
+        var bytes = serializer.ToBinary(state);
+        var back = Assert.IsType<ModelRunState>(serializer.FromBinary(bytes, serializer.Manifest(state)));
+
+        Assert.Equal("MRS2", serializer.Manifest(state));
+        Assert.Equal(state with { Files = back.Files }, back);
+        Assert.Equal(state.Files.OrderBy(f => f.Key, StringComparer.Ordinal), back.Files.OrderBy(f => f.Key, StringComparer.Ordinal));
+        Assert.Equal(local.Offset, back.Files[other.DataId].Announcement.PublishedAt.Offset);
+        // The JSON snapshots of older builds (MRS1) read back to the same state.
+        var legacy = Assert.IsType<ModelRunState>(serializer.FromBinary(PipelineSerializer.ToJson(state), PipelineSerializer.LegacyJsonSnapshot));
+        Assert.Equal(state.Files.OrderBy(f => f.Key, StringComparer.Ordinal), legacy.Files.OrderBy(f => f.Key, StringComparer.Ordinal));
+        Assert.True(bytes.Length < PipelineSerializer.ToJson(state).Length / 2, $"{bytes.Length} bytes against {PipelineSerializer.ToJson(state).Length} as JSON");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(30)]
+    [InlineData(-1)]
+    public void Should_throw_a_serialization_exception_when_a_compact_run_snapshot_is_truncated_or_padded(int cut)
+    {
+        var serializer = new PipelineSerializer((ExtendedActorSystem)Sys);
+        var state = ModelRunState.Empty(Run).Apply(new FilesAdmitted([new AdmittedFile(File, Announcement("TMP", 0), "TMP", "000", "TMP/000")], T));
+        var bytes = serializer.ToBinary(state);
+        var damaged = cut >= 0 ? bytes[..cut] : [.. bytes, 7];
+
+        var e = Assert.Throws<SerializationException>(() => serializer.FromBinary(damaged, "MRS2"));
+
+        Assert.Contains("MRS2", e.Message);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]

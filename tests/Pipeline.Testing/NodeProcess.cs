@@ -12,6 +12,7 @@ public sealed class NodeProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _log = new();
+    private bool _disposed;
 
     private NodeProcess(Process process, int remotingPort, Uri management)
     {
@@ -84,8 +85,11 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the process if it still runs; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

@@ -58,7 +58,7 @@ public sealed record ModelRunPorts(IFileWorkIntake Intake, IRunFinalizationSink 
 /// <summary>Entity tuning.</summary>
 public sealed record ModelRunSettings
 {
-    /// <summary>A snapshot after this many events.</summary>
+    /// <summary>A snapshot after this many events (a batch of admissions is one event).</summary>
     public int SnapshotEvery { get; init; } = 1000;
 
     /// <summary>An entity with nothing in flight passivates after this long without a message.</summary>

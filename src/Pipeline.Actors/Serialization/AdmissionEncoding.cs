@@ -30,36 +30,38 @@ public static class AdmissionEncoding
         w.Write(Version);
         WriteTime(w, e.At);
         w.Write7BitEncodedInt(e.Files.Count);
-        foreach (var f in e.Files)
-        {
-            var a = f.Announcement;
-            WriteString(w, table, f.File.DataId);
-            WriteString(w, table, f.File.Checksum);
-            WriteString(w, table, a.Source);
-            WriteString(w, table, a.Format);
-            WriteString(w, table, a.DataId == f.File.DataId ? null : a.DataId);
-            WriteString(w, table, a.Location.OriginalString);
-            WriteString(w, table, a.RelPath == a.DataId ? null : a.RelPath);
-            WriteString(w, table, a.Topic);
-            w.Write(a.Size.HasValue);
-            if (a.Size is { } size) w.Write(size);
-            w.Write(a.Integrity is not null);
-            if (a.Integrity is { } i)
-            {
-                WriteString(w, table, i.Method);
-                WriteString(w, table, i.Value);
-            }
-
-            WriteTime(w, a.PublishedAt);
-            WriteString(w, table, a.RawMessage);
-            WriteString(w, table, a.Relation);
-            WriteString(w, table, f.Variable);
-            WriteString(w, table, f.Step);
-            WriteString(w, table, f.Key);
-        }
+        foreach (var f in e.Files) WriteFile(w, table, f.File, f.Announcement, f.Variable, f.Step, f.Key);
 
         w.Flush();
         return stream.ToArray();
+    }
+
+    /// <summary>One admitted file: the part of the batch form that the snapshot form (<see cref="SnapshotEncoding"/>) shares.</summary>
+    internal static void WriteFile(BinaryWriter w, Dictionary<string, int> table, FileId file, Announcement a, string? variable, string? step, string key)
+    {
+        WriteString(w, table, file.DataId);
+        WriteString(w, table, file.Checksum);
+        WriteString(w, table, a.Source);
+        WriteString(w, table, a.Format);
+        WriteString(w, table, a.DataId == file.DataId ? null : a.DataId);
+        WriteString(w, table, a.Location.OriginalString);
+        WriteString(w, table, a.RelPath == a.DataId ? null : a.RelPath);
+        WriteString(w, table, a.Topic);
+        w.Write(a.Size.HasValue);
+        if (a.Size is { } size) w.Write(size);
+        w.Write(a.Integrity is not null);
+        if (a.Integrity is { } i)
+        {
+            WriteString(w, table, i.Method);
+            WriteString(w, table, i.Value);
+        }
+
+        WriteTime(w, a.PublishedAt);
+        WriteString(w, table, a.RawMessage);
+        WriteString(w, table, a.Relation);
+        WriteString(w, table, variable);
+        WriteString(w, table, step);
+        WriteString(w, table, key);
     }
 
     public static FilesAdmitted Read(byte[] bytes, string manifest)
@@ -74,25 +76,7 @@ public static class AdmissionEncoding
             var count = r.Read7BitEncodedInt();
             if (count < 0 || count > bytes.Length) throw new SerializationException($"manifest '{manifest}': {count} files in {bytes.Length} bytes");
             var files = new AdmittedFile[count];
-            for (var n = 0; n < count; n++)
-            {
-                var dataId = Required(r, table, "data id");
-                var checksum = Required(r, table, "checksum");
-                var source = Required(r, table, "source");
-                var format = Required(r, table, "format");
-                var announcedId = ReadString(r, table) ?? dataId;
-                var location = new Uri(Required(r, table, "location"), UriKind.RelativeOrAbsolute);
-                var relPath = ReadString(r, table) ?? announcedId;
-                var topic = ReadString(r, table);
-                long? size = r.ReadBoolean() ? r.ReadInt64() : null;
-                var integrity = r.ReadBoolean() ? new Integrity(Required(r, table, "integrity method"), Required(r, table, "integrity value")) : null;
-                var published = ReadTime(r);
-                var raw = Required(r, table, "raw message");
-                var relation = ReadString(r, table);
-                var announcement = new Announcement(source, format, announcedId, location, relPath, topic, size, integrity, published, raw, relation);
-                files[n] = new AdmittedFile(new FileId(dataId, checksum), announcement, ReadString(r, table), ReadString(r, table),
-                    Required(r, table, "key"));
-            }
+            for (var n = 0; n < count; n++) files[n] = ReadFile(r, table);
 
             if (r.BaseStream.Position != bytes.Length)
                 throw new SerializationException($"manifest '{manifest}': {bytes.Length - r.BaseStream.Position} bytes after the last file");
@@ -104,20 +88,41 @@ public static class AdmissionEncoding
         }
     }
 
-    private static void WriteTime(BinaryWriter w, DateTimeOffset t)
+    /// <summary>Reads what <see cref="WriteFile"/> wrote.</summary>
+    internal static AdmittedFile ReadFile(BinaryReader r, List<string> table)
+    {
+        var dataId = Required(r, table, "data id");
+        var checksum = Required(r, table, "checksum");
+        var source = Required(r, table, "source");
+        var format = Required(r, table, "format");
+        var announcedId = ReadString(r, table) ?? dataId;
+        var location = new Uri(Required(r, table, "location"), UriKind.RelativeOrAbsolute);
+        var relPath = ReadString(r, table) ?? announcedId;
+        var topic = ReadString(r, table);
+        long? size = r.ReadBoolean() ? r.ReadInt64() : null;
+        var integrity = r.ReadBoolean() ? new Integrity(Required(r, table, "integrity method"), Required(r, table, "integrity value")) : null;
+        var published = ReadTime(r);
+        var raw = Required(r, table, "raw message");
+        var relation = ReadString(r, table);
+        var announcement = new Announcement(source, format, announcedId, location, relPath, topic, size, integrity, published, raw, relation);
+        return new AdmittedFile(new FileId(dataId, checksum), announcement, ReadString(r, table), ReadString(r, table),
+            Required(r, table, "key"));
+    }
+
+    internal static void WriteTime(BinaryWriter w, DateTimeOffset t)
     {
         w.Write(t.UtcTicks);
         w.Write((short)t.Offset.TotalMinutes);
     }
 
-    private static DateTimeOffset ReadTime(BinaryReader r)
+    internal static DateTimeOffset ReadTime(BinaryReader r)
     {
         var ticks = r.ReadInt64();
         var offset = TimeSpan.FromMinutes(r.ReadInt16());
         return new DateTimeOffset(ticks, TimeSpan.Zero).ToOffset(offset);
     }
 
-    private static void WriteString(BinaryWriter w, Dictionary<string, int> table, string? s)
+    internal static void WriteString(BinaryWriter w, Dictionary<string, int> table, string? s)
     {
         if (s is null)
         {
@@ -136,7 +141,7 @@ public static class AdmissionEncoding
         if (s.Length <= MaxShared) table[s] = table.Count;
     }
 
-    private static string? ReadString(BinaryReader r, List<string> table)
+    internal static string? ReadString(BinaryReader r, List<string> table)
     {
         var tag = r.Read7BitEncodedInt();
         switch (tag)
@@ -154,6 +159,6 @@ public static class AdmissionEncoding
         }
     }
 
-    private static string Required(BinaryReader r, List<string> table, string what) =>
+    internal static string Required(BinaryReader r, List<string> table, string what) =>
         ReadString(r, table) ?? throw new FormatException($"the {what} is missing");
 }

@@ -14,7 +14,8 @@ namespace Pipeline.Actors.Serialization;
 
 /// <summary>
 /// The serializer of every <see cref="IPipelineMessage"/>: System.Text.Json with a stable short manifest per type,
-/// except the admission batch (<see cref="FilesAdmitted"/>), which has a compact binary form (<see cref="AdmissionEncoding"/>).
+/// except the admission batch (<see cref="FilesAdmitted"/>) and the run snapshot (<see cref="ModelRunState"/>), which have
+/// compact binary forms (<see cref="AdmissionEncoding"/>, <see cref="SnapshotEncoding"/>).
 /// A manifest, once written to a journal, never changes meaning; renaming a type keeps its manifest.
 /// </summary>
 public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
@@ -51,7 +52,8 @@ public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(RunRefreshed)] = "MRE6",
         [typeof(RunCompleted)] = "MRE7",
         [typeof(RunFinalized)] = "MRE8",
-        [typeof(ModelRunState)] = "MRS1",
+        // MRS1 was the JSON snapshot; still read (see FromBinary), never written.
+        [typeof(ModelRunState)] = "MRS2",
         // DataStream commands, events, snapshot
         [typeof(AdmitAnnouncements)] = "DSA1",
         [typeof(AdmitAnnouncementsResult)] = "DSA2",
@@ -127,14 +129,28 @@ public sealed class PipelineSerializer(ExtendedActorSystem system) : SerializerW
     /// <summary>The manifest whose payload is <see cref="AdmissionEncoding"/> (binary) rather than JSON.</summary>
     private const string CompactAdmission = "MRE9";
 
-    public override byte[] ToBinary(object obj) => obj is FilesAdmitted batch
-        ? AdmissionEncoding.Write(batch)
-        : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
+    /// <summary>The manifest of the binary <see cref="ModelRunState"/> snapshot (<see cref="SnapshotEncoding"/>).</summary>
+    private const string CompactSnapshot = "MRS2";
+
+    /// <summary>The manifest of the JSON <see cref="ModelRunState"/> snapshots written before MRS2.</summary>
+    public const string LegacyJsonSnapshot = "MRS1";
+
+    public override byte[] ToBinary(object obj) => obj switch
+    {
+        FilesAdmitted batch => AdmissionEncoding.Write(batch),
+        ModelRunState state => SnapshotEncoding.Write(state),
+        _ => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json),
+    };
+
+    /// <summary>The JSON form, as every type but the compact ones is written (and as MRS1 snapshots were).</summary>
+    public static byte[] ToJson(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
         if (manifest == CompactAdmission) return AdmissionEncoding.Read(bytes, manifest);
-        if (!Types.TryGetValue(manifest, out var type))
+        if (manifest == CompactSnapshot) return SnapshotEncoding.Read(bytes, manifest);
+        var type = manifest == LegacyJsonSnapshot ? typeof(ModelRunState) : null;
+        if (type is null && !Types.TryGetValue(manifest, out type))
             throw new SerializationException($"unknown manifest '{manifest}' for {nameof(PipelineSerializer)} ({bytes.Length} bytes)");
         try
         {

@@ -14,6 +14,9 @@ public sealed class PipelineSettings
 
     public NodeSettings Node { get; set; } = new();
 
+    /// <summary><c>Pipeline:Cluster</c>: how quickly a dead member's shards start again on the survivors.</summary>
+    public ClusterFailoverSettings Cluster { get; set; } = new();
+
     public ManagementSettings Management { get; set; } = new();
 
     /// <summary><c>Pipeline:Persistence</c>: the journal and snapshot store (SQLite by default, PostgreSQL for a cluster).</summary>
@@ -55,8 +58,63 @@ public sealed class NodeSettings
 
     public List<string> Roles { get; set; } = ["pipeline"];
 
-    /// <summary>How long the split brain resolver (keep-majority) waits for a stable membership before downing.</summary>
-    public TimeSpan SplitBrainStableAfter { get; set; } = TimeSpan.FromSeconds(7);
+    /// <summary>Deprecated name of <c>Pipeline:Cluster:StableAfter</c>, still read when that one is not set.</summary>
+    public TimeSpan? SplitBrainStableAfter { get; set; }
+}
+
+/// <summary>
+/// <c>Pipeline:Cluster</c>: the failover timings. After a member dies its shards (and the sharding coordinators, if it
+/// was the oldest) start again on the survivors after: failure detection (~<see cref="HeartbeatPause"/> + 1-2 s), the
+/// split brain resolver's <see cref="StableAfter"/>, one gossip round to remove the member, and
+/// <see cref="DownRemovalMargin"/>. The defaults follow the Akka.NET/Akka guidance for a cluster of up to 3 nodes
+/// (stable-after = log10(nodes) x 10 s, rounded up; the down-removal margin equal to it); raise both for larger
+/// clusters (5 nodes: 7 s, 10: 10 s, 20: 13 s). Every node of a cluster needs the same values.
+/// </summary>
+public sealed class ClusterFailoverSettings
+{
+    /// <summary>The split brain resolver's stable-after when none is configured (3 nodes: log10(3) x 10 s = 4.8 s).</summary>
+    public static readonly TimeSpan DefaultStableAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// <c>akka.cluster.split-brain-resolver.stable-after</c> (keep-majority): how long membership and reachability
+    /// must be unchanged before the resolver downs the unreachable side. Default 5 s.
+    /// </summary>
+    public TimeSpan? StableAfter { get; set; }
+
+    /// <summary>
+    /// <c>akka.cluster.down-removal-margin</c>: after a member is removed, how long before its shards and singletons
+    /// start elsewhere, so the persistent entities of a partitioned-away side have stopped first (that side downs
+    /// itself after its own stable-after). Default: equal to <see cref="StableAfter"/>, as both Akka's and Akka.NET's
+    /// documentation recommend; shorter is not safe against partitions.
+    /// </summary>
+    public TimeSpan? DownRemovalMargin { get; set; }
+
+    /// <summary>
+    /// <c>akka.cluster.failure-detector.acceptable-heartbeat-pause</c>: heartbeats missed for about this long (plus the
+    /// 1 s heartbeat interval) mark a member unreachable. Default 3 s, Akka.NET's default; raise it where pauses
+    /// (GC, overloaded hosts, cloud networks) are longer.
+    /// </summary>
+    public TimeSpan HeartbeatPause { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// <c>akka.cluster.sharding.retry-interval</c>: how often a shard region asks the coordinator again where a
+    /// shard lives while it holds messages for it (and retries registering). Asking is cheap and the coordinator
+    /// ignores the asks during the removal margin; the default 0.5 s (Akka's is 2 s) lets a re-homed shard start
+    /// within half a second of the margin's end.
+    /// </summary>
+    public TimeSpan ShardRetryInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How often a data stream wakes the runs that may still have work until each answers settled (the wake is
+    /// what restarts a run whose node died: runs are not remembered entities). Default 1 s.
+    /// </summary>
+    public TimeSpan RunWakeInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The stable-after in force: this section's, else the deprecated <c>Pipeline:Node:SplitBrainStableAfter</c>, else 5 s.</summary>
+    public TimeSpan EffectiveStableAfter(NodeSettings node) => StableAfter ?? node.SplitBrainStableAfter ?? DefaultStableAfter;
+
+    /// <summary>The down-removal margin in force: this section's, else the stable-after in force.</summary>
+    public TimeSpan EffectiveDownRemovalMargin(NodeSettings node) => DownRemovalMargin ?? EffectiveStableAfter(node);
 }
 
 /// <summary><c>Pipeline:Management</c>: the management HTTP API.</summary>

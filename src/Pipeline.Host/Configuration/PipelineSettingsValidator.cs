@@ -34,6 +34,7 @@ public sealed class PipelineSettingsValidator : IValidateOptions<PipelineSetting
         }
         if (options.Node.SplitBrainStableAfter < TimeSpan.FromSeconds(1))
             errors.Add($"{node}SplitBrainStableAfter must be at least 00:00:01 (got {options.Node.SplitBrainStableAfter})");
+        errors.AddRange(ClusterErrors(options));
 
         var urls = options.Management.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (urls.Length == 0)
@@ -62,6 +63,24 @@ public sealed class PipelineSettingsValidator : IValidateOptions<PipelineSetting
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static IEnumerable<string> ClusterErrors(PipelineSettings options)
+    {
+        const string cluster = PipelineSettings.Section + ":Cluster:";
+        var c = options.Cluster;
+        if (c.StableAfter < TimeSpan.FromSeconds(1))
+            yield return $"{cluster}StableAfter must be at least 00:00:01 (got {c.StableAfter})";
+        if (c.StableAfter is { } s && options.Node.SplitBrainStableAfter is { } old && s != old)
+            yield return $"{cluster}StableAfter ({s}) and the deprecated {PipelineSettings.Section}:Node:SplitBrainStableAfter ({old}) disagree; set only the first";
+        if (c.DownRemovalMargin < TimeSpan.FromSeconds(1))
+            yield return $"{cluster}DownRemovalMargin must be at least 00:00:01 (got {c.DownRemovalMargin})";
+        if (c.HeartbeatPause < TimeSpan.FromSeconds(1))
+            yield return $"{cluster}HeartbeatPause must be at least 00:00:01 (got {c.HeartbeatPause})";
+        if (c.ShardRetryInterval < TimeSpan.FromMilliseconds(100) || c.ShardRetryInterval > TimeSpan.FromMinutes(1))
+            yield return $"{cluster}ShardRetryInterval must be between 00:00:00.1 and 00:01:00 (got {c.ShardRetryInterval})";
+        if (c.RunWakeInterval < TimeSpan.FromMilliseconds(100) || c.RunWakeInterval > TimeSpan.FromMinutes(10))
+            yield return $"{cluster}RunWakeInterval must be between 00:00:00.1 and 00:10:00 (got {c.RunWakeInterval})";
     }
 
     private static IEnumerable<string> IngestErrors(PipelineSettings options)

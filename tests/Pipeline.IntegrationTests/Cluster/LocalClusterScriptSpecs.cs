@@ -23,7 +23,7 @@ public sealed class LocalClusterScriptSpecs(ITestOutputHelper output)
             ["Pipeline__Persistence__Provider"] = "PostgreSql",
             ["Pipeline__Persistence__ConnectionString"] = TestServices.PostgreSql,
             ["Pipeline__Persistence__Schema"] = "script_" + Guid.NewGuid().ToString("N")[..8],
-            ["Pipeline__Node__SplitBrainStableAfter"] = "00:00:05",
+            ["Pipeline__Cluster__StableAfter"] = "00:00:05",
         };
         try
         {

@@ -28,7 +28,7 @@ public sealed class MultiProcessClusterSpecs(ITestOutputHelper output)
                     ["Pipeline__Node__SystemName"] = System,
                     ["Pipeline__Node__SeedNodes__0"] = seeds[0],
                     ["Pipeline__Node__SeedNodes__1"] = seeds[1],
-                    ["Pipeline__Node__SplitBrainStableAfter"] = "00:00:05",
+                    ["Pipeline__Cluster__StableAfter"] = "00:00:05",
                 };
                 nodes.Add(NodeProcess.Start(port, env));
             }
