@@ -85,6 +85,21 @@ public static class StoreProfile
                                       $"s3rver {(Cpu(s3rverPid) - theirs) / run.Files.Count:0} ms; requests per file: {profiled.Summary(run.Files.Count)}");
                 }
             }
+            // What one file's objects are (local store of the last pass).
+            var local = new LocalDirectoryStore(Path.Combine(work, "store"));
+            var name0 = Path.GetFileName(run.Files[0].RelPath) + ".zarr/";
+            var first = (await local.ListAllAsync("")).Select(o => o.Key).Where(k => k.Contains(name0, StringComparison.Ordinal))
+                .GroupBy(k => k[..k.IndexOf(name0, StringComparison.Ordinal)]).First().ToList();
+            string Kind(string k)
+            {
+                var name = k[(k.LastIndexOf('/') + 1)..];
+                if (name.StartsWith('.')) return name;
+                var array = k[..k.LastIndexOf('/')];
+                array = array[(array.LastIndexOf('/') + 1)..];
+                return array is "latitude" or "longitude" or "time" or "step" or "valid_time" or "isobaricInhPa" or "heightAboveGround" or "surface" or "meanSea"
+                    ? "coordinate chunk" : "data chunk";
+            }
+            Console.WriteLine($"objects of one file's Zarr: {first.Count}: " + string.Join(", ", first.GroupBy(Kind).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}")));
             return 0;
         }
         finally
