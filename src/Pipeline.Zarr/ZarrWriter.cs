@@ -10,13 +10,42 @@ namespace Pipeline.Zarr;
 /// Writes Zarr v2 or v3 hierarchies into an <see cref="IObjectStore"/>: groups, array metadata, chunks and
 /// consolidated metadata. Writes are deterministic (the same input gives the same bytes) and whole-object, so
 /// writing a chunk twice is harmless. Chunk writes are thread-safe and may run in parallel; metadata writes
-/// should come from one owner (see <see cref="Runs.RunDataset"/>).
+/// should come from one owner (see <see cref="Runs.RunDataset"/>). At most <paramref name="maxConcurrentPuts"/>
+/// puts of this writer are in flight at once (the store's connections stay bounded whatever the callers do).
 /// </summary>
-public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrFormat.V2)
+public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrFormat.V2, int maxConcurrentPuts = ZarrWriter.DefaultConcurrentPuts)
 {
+    /// <summary>Puts in flight per writer by default: enough to hide an object store's per-request latency.</summary>
+    public const int DefaultConcurrentPuts = 16;
+
+    private readonly SemaphoreSlim _puts = new(Math.Max(1, maxConcurrentPuts));
+
+    // Every metadata document this writer put (key -> bytes), for consolidation without reading them back.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _written = new(StringComparer.Ordinal);
+
     public IObjectStore Store { get; } = store;
 
     public ZarrFormat Format { get; } = format;
+
+    /// <summary>Puts one object through the writer's bound on puts in flight.</summary>
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    {
+        await _puts.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Store.PutAsync(key, bytes, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _puts.Release();
+        }
+    }
+
+    private Task PutMetadataAsync(string key, byte[] bytes, CancellationToken cancellationToken)
+    {
+        _written[key] = bytes;
+        return PutAsync(key, bytes, cancellationToken);
+    }
 
     /// <summary>Writes a group's metadata (<c>.zgroup</c> + <c>.zattrs</c>, or v3 <c>zarr.json</c>). Path "" is the root.</summary>
     public async Task WriteGroupAsync(string path, JsonObject? attributes = null, CancellationToken cancellationToken = default)
@@ -25,13 +54,14 @@ public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrForma
         var prefix = path.Length == 0 ? "" : path + "/";
         if (Format == ZarrFormat.V2)
         {
-            await Store.PutAsync(prefix + ".zgroup", CanonicalJson.Serialize(new JsonObject { ["zarr_format"] = 2 }), cancellationToken).ConfigureAwait(false);
-            await Store.PutAsync(prefix + ".zattrs", CanonicalJson.Serialize(attributes ?? []), cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(
+                PutMetadataAsync(prefix + ".zgroup", CanonicalJson.Serialize(new JsonObject { ["zarr_format"] = 2 }), cancellationToken),
+                PutMetadataAsync(prefix + ".zattrs", CanonicalJson.Serialize(attributes ?? []), cancellationToken)).ConfigureAwait(false);
         }
         else
         {
             var doc = new JsonObject { ["zarr_format"] = 3, ["node_type"] = "group", ["attributes"] = attributes?.DeepClone() ?? new JsonObject() };
-            await Store.PutAsync(prefix + "zarr.json", CanonicalJson.Serialize(doc), cancellationToken).ConfigureAwait(false);
+            await PutMetadataAsync(prefix + "zarr.json", CanonicalJson.Serialize(doc), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -40,12 +70,13 @@ public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrForma
     {
         if (Format == ZarrFormat.V2)
         {
-            await Store.PutAsync(array.Path + "/.zarray", CanonicalJson.Serialize(array.V2Metadata()), cancellationToken).ConfigureAwait(false);
-            await Store.PutAsync(array.Path + "/.zattrs", CanonicalJson.Serialize(array.V2Attributes()), cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(
+                PutMetadataAsync(array.Path + "/.zarray", CanonicalJson.Serialize(array.V2Metadata()), cancellationToken),
+                PutMetadataAsync(array.Path + "/.zattrs", CanonicalJson.Serialize(array.V2Attributes()), cancellationToken)).ConfigureAwait(false);
         }
         else
         {
-            await Store.PutAsync(array.Path + "/zarr.json", CanonicalJson.Serialize(array.V3Metadata()), cancellationToken).ConfigureAwait(false);
+            await PutMetadataAsync(array.Path + "/zarr.json", CanonicalJson.Serialize(array.V3Metadata()), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -71,7 +102,7 @@ public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrForma
         for (var i = 0; i < encoded.Count; i++)
         {
             keys[i] = encoded[i].Key;
-            tasks[i] = Store.PutAsync(encoded[i].Key, encoded[i].Bytes, cancellationToken);
+            tasks[i] = PutAsync(encoded[i].Key, encoded[i].Bytes, cancellationToken);
         }
         await Task.WhenAll(tasks).ConfigureAwait(false);
         return keys;
@@ -152,15 +183,51 @@ public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrForma
     /// Writes consolidated metadata for the hierarchy under <paramref name="groupPath"/> from what the store holds:
     /// v2 <c>.zmetadata</c> (<c>zarr_consolidated_format</c> 1, what <c>xarray.open_zarr(consolidated=True)</c> reads);
     /// v3 the <c>consolidated_metadata</c> member of the group's <c>zarr.json</c> (as zarr-python 3 writes it).
+    /// Lists the store and reads every document back: for hierarchies other writers made. Returns the bytes written.
     /// </summary>
-    public async Task ConsolidateAsync(string groupPath = "", CancellationToken cancellationToken = default)
+    public async Task<byte[]> ConsolidateAsync(string groupPath = "", CancellationToken cancellationToken = default)
     {
         var prefix = groupPath.Length == 0 ? "" : StoreKey.Validate(groupPath) + "/";
-        var entries = new JsonObject();
         var keys = (await Store.ListAllAsync(prefix, cancellationToken).ConfigureAwait(false)).Select(o => o.Key[prefix.Length..]).ToList();
-        var names = Format == ZarrFormat.V2 ? new[] { ".zarray", ".zattrs", ".zgroup" } : ["zarr.json"];
-        var docs = keys.Where(k => names.Contains(k.Contains('/') ? k[(k.LastIndexOf('/') + 1)..] : k)).Order(StringComparer.Ordinal).ToList();
+        var docs = keys.Where(IsMetadataDocument).Order(StringComparer.Ordinal).ToList();
         var texts = await Task.WhenAll(docs.Select(k => Store.GetAsync(prefix + k, cancellationToken))).ConfigureAwait(false);
+        var root = Format == ZarrFormat.V3
+            ? await Store.TryGetAsync(prefix + "zarr.json", cancellationToken).ConfigureAwait(false)
+              ?? throw new InvalidOperationException($"no group zarr.json at '{groupPath}' in {Store.Location} to consolidate into")
+            : null;
+        return await WriteConsolidatedAsync(prefix, docs, texts, root, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// As <see cref="ConsolidateAsync"/>, from the metadata documents this writer put under <paramref name="groupPath"/>
+    /// (the latest bytes of each key) instead of listing the store and reading them back: the same bytes when this
+    /// writer is the hierarchy's only writer (one owner per group, as <see cref="Runs.RunDataset"/> requires), and no
+    /// request but the put. Returns the bytes written.
+    /// </summary>
+    public async Task<byte[]> ConsolidateWrittenAsync(string groupPath = "", CancellationToken cancellationToken = default)
+    {
+        var prefix = groupPath.Length == 0 ? "" : StoreKey.Validate(groupPath) + "/";
+        var written = _written.ToArray().Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(kv => (Key: kv.Key[prefix.Length..], kv.Value)).Where(kv => IsMetadataDocument(kv.Key))
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        var root = Format == ZarrFormat.V3
+            ? _written.GetValueOrDefault(prefix + "zarr.json")
+              ?? throw new InvalidOperationException($"no group zarr.json written at '{groupPath}' in {Store.Location} to consolidate into")
+            : null;
+        return await WriteConsolidatedAsync(prefix, [.. written.Select(kv => kv.Key)], [.. written.Select(kv => kv.Value)], root, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    private bool IsMetadataDocument(string key)
+    {
+        var name = key.Contains('/') ? key[(key.LastIndexOf('/') + 1)..] : key;
+        return Format == ZarrFormat.V2 ? name is ".zarray" or ".zattrs" or ".zgroup" : name == "zarr.json";
+    }
+
+    private async Task<byte[]> WriteConsolidatedAsync(string prefix, IReadOnlyList<string> docs, IReadOnlyList<byte[]> texts, byte[]? v3Root,
+        CancellationToken cancellationToken)
+    {
+        var entries = new JsonObject();
         for (var i = 0; i < docs.Count; i++)
         {
             JsonNode? node;
@@ -186,15 +253,17 @@ public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrForma
         if (Format == ZarrFormat.V2)
         {
             var doc = new JsonObject { ["metadata"] = entries, ["zarr_consolidated_format"] = 1 };
-            await Store.PutAsync(prefix + ".zmetadata", CanonicalJson.Serialize(doc), cancellationToken).ConfigureAwait(false);
+            var bytes = CanonicalJson.Serialize(doc);
+            await PutAsync(prefix + ".zmetadata", bytes, cancellationToken).ConfigureAwait(false);
+            return bytes;
         }
         else
         {
-            var rootBytes = await Store.TryGetAsync(prefix + "zarr.json", cancellationToken).ConfigureAwait(false)
-                            ?? throw new InvalidOperationException($"no group zarr.json at '{groupPath}' in {Store.Location} to consolidate into");
-            var root = JsonNode.Parse(rootBytes)!.AsObject();
+            var root = JsonNode.Parse(v3Root!)!.AsObject();
             root["consolidated_metadata"] = new JsonObject { ["kind"] = "inline", ["must_understand"] = false, ["metadata"] = entries };
-            await Store.PutAsync(prefix + "zarr.json", CanonicalJson.Serialize(root), cancellationToken).ConfigureAwait(false);
+            var bytes = CanonicalJson.Serialize(root);
+            await PutMetadataAsync(prefix + "zarr.json", bytes, cancellationToken).ConfigureAwait(false);
+            return bytes;
         }
     }
 

@@ -10,6 +10,9 @@ if (args.Length > 0 && args[0] == "broker")
 // End to end (issue 9), beside the Python path in e2e_bench.sh: ... -- e2e N [--resolution DEG] [--out DIR]
 if (args.Length > 0 && args[0] == "e2e") return await Pipeline.Benchmarks.E2EBenchmark.RunAsync(args[1..]);
 
+// Store requests and time per file of the ingest graph, s3rver vs local, and s3rver's raw PUT floor: ... -- store-profile [N] [--resolution DEG]
+if (args.Length > 0 && args[0] == "store-profile") return await Pipeline.Benchmarks.StoreProfile.RunAsync(args[1..]);
+
 // Packages per minute for a set of boundaries over one run (issue 11): ... -- packaging [N] [--resolution DEG] [--parallel P]
 if (args.Length > 0 && args[0] == "packaging") return await Pipeline.Benchmarks.PackagingBenchmark.RunAsync(args[1..]);
 // Admission profiling without BenchmarkDotNet: ... -- admission sqlite|postgresql|memory [iterations] [runsPerBatch]

@@ -138,7 +138,8 @@ public sealed class FileProcessor(OutputStores stores)
         if (records.Count == 0)
             throw new FileRejectedException($"{origin}: no GRIB2 field in the file{(warnings.Count > 0 ? " (" + string.Join("; ", warnings) + ")" : "")}");
 
-        // 1. The file's own Zarr, cfgrib layout: the product notified as soon as the file is done.
+        // 1. The file's own Zarr, cfgrib layout: the product notified as soon as the file is done. Its size and the
+        // hash of its consolidated metadata come from what the conversion wrote: nothing is read back or listed.
         var zarrKey = OutputLayout.FileZarr(work.RunId, name);
         var fileStore = new PrefixedStore(store, zarrKey);
         ConversionSummary summary;
@@ -151,20 +152,17 @@ public sealed class FileProcessor(OutputStores stores)
             throw new FileRejectedException($"{origin}: {e.Message.Replace(localPath, origin, StringComparison.Ordinal)}", e);
         }
 
-        // 2. References into the original file, by its URL, one set per field (scan_grib's list).
+        // 2. References into the original file, by its URL, one set per field (scan_grib's list), and 3. the
+        // byte-range index of the original file, both at once.
         var cubes = CfgribMapping.Plan(records, CodecPipeline.None);
         var sets = cubes.SelectMany(c => c.Fields.Select(f => (Field: f, Refs: Resolved(GribReferences.ForMessage(c, f), origin))))
             .OrderBy(p => p.Field.MessageNumber).ThenBy(p => p.Field.Field.IndexInMessage).Select(p => p.Refs).ToList();
-        await store.PutAsync(OutputLayout.FileReferences(work.RunId, name), JsonArrayOf(sets), cancellationToken).ConfigureAwait(false);
-
-        // 3. The byte-range index of the original file.
-        await store.PutAsync(OutputLayout.FileIdx(work.RunId, name), Encoding.UTF8.GetBytes(Idx.Write(Inventory.Build(messages))), cancellationToken)
+        await Task.WhenAll(
+            store.PutAsync(OutputLayout.FileReferences(work.RunId, name), JsonArrayOf(sets), cancellationToken),
+            store.PutAsync(OutputLayout.FileIdx(work.RunId, name), Encoding.UTF8.GetBytes(Idx.Write(Inventory.Build(messages))), cancellationToken))
             .ConfigureAwait(false);
-
-        var metadataKey = Format(outputs) == ZarrFormat.V3 ? "zarr.json" : ".zmetadata";
-        var metadata = await fileStore.TryGetAsync(metadataKey, cancellationToken).ConfigureAwait(false) ?? [];
-        var bytes = 0L;
-        await foreach (var o in fileStore.ListAsync("", cancellationToken).ConfigureAwait(false)) bytes += o.Length;
+        var metadata = summary.Metadata ?? [];
+        var bytes = summary.StoredBytes;
 
         var box = records[0].Grid.GetBoundingBox();
         var valid = records.Select(r => DateTimeOffset.FromUnixTimeSeconds((long)(r.TimeSeconds + r.StepHours * 3600))).ToList();

@@ -113,9 +113,10 @@ public sealed class PrefixedStore(IObjectStore inner, string prefix) : IObjectSt
 /// Opens the object stores that datasets name in <c>Outputs.Store</c>: a directory path or <c>file://</c> URI
 /// (<see cref="LocalDirectoryStore"/>), or <c>s3://bucket/prefix</c> (<see cref="S3ObjectStore"/>, endpoint and
 /// credentials from the AWS environment). One store per distinct address, shared, opened at first use.
-/// An empty address means the node's default store.
+/// An empty address means the node's default store. <paramref name="open"/> replaces how an address becomes a
+/// store (benchmarks wrap the real store to count its requests).
 /// </summary>
-public sealed class OutputStores(string defaultStore, Func<string, string?>? environment = null) : IDisposable
+public sealed class OutputStores(string defaultStore, Func<string, string?>? environment = null, Func<string, IObjectStore>? open = null) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<IObjectStore>> _stores = new(StringComparer.Ordinal);
 
@@ -126,7 +127,7 @@ public sealed class OutputStores(string defaultStore, Func<string, string?>? env
         var key = string.IsNullOrWhiteSpace(address) ? DefaultStore : address.Trim();
         if (string.IsNullOrWhiteSpace(key))
             throw new InvalidOperationException("the dataset names no output store and the node has no default store (Pipeline:Ingest:DefaultStore)");
-        return _stores.GetOrAdd(key, k => new Lazy<IObjectStore>(() => Open(k, environment))).Value;
+        return _stores.GetOrAdd(key, k => new Lazy<IObjectStore>(() => open is null ? Open(k, environment) : open(k))).Value;
     }
 
     public static IObjectStore Open(string address, Func<string, string?>? environment = null)

@@ -103,6 +103,7 @@ public sealed class RunFinalizer(
         (double, double, double, double)? bounds = null;
         DateTimeOffset? from = null, to = null;
         PerFileChunks? reused = null;
+        byte[]? written = null; // the run Zarr's consolidated metadata as the GRIB2 conversion wrote it
         if (paths.Count > 0)
         {
             zarrKey = OutputLayout.RunZarr(run.RunId);
@@ -120,6 +121,7 @@ public sealed class RunFinalizer(
                 var options = FileProcessor.Options(run.Outputs) with { Parallelism = Environment.ProcessorCount, ChunkSource = reused, Timings = timings };
                 var summary = await GribToZarr.ConvertAsync([.. paths.Select(p => p.Path)], runStore, options, cancellationToken: cancellationToken).ConfigureAwait(false);
                 Phase("run zarr");
+                written = summary.Metadata;
                 fields = summary.Fields;
                 values = summary.Values;
                 groups.AddRange(summary.GroupNames);
@@ -127,12 +129,13 @@ public sealed class RunFinalizer(
                 (bounds, from, to) = await WriteReferencesAsync(run, store, paths, problems, cancellationToken).ConfigureAwait(false);
                 Phase("combined refs");
             }
-            var metadata = await runStore.TryGetAsync(FileProcessor.Format(run.Outputs) == Zarr.Metadata.ZarrFormat.V3 && runFormat != "netcdf" ? "zarr.json" : ".zmetadata",
+            var metadata = written ?? await runStore.TryGetAsync(FileProcessor.Format(run.Outputs) == Zarr.Metadata.ZarrFormat.V3 && runFormat != "netcdf" ? "zarr.json" : ".zmetadata",
                 cancellationToken).ConfigureAwait(false);
             if (metadata is null) zarrKey = null; // nothing could be combined (see problems)
             else
             {
                 sha = SHA512.HashData(metadata);
+                // Listed, not summed from the conversion: most chunks are store-side copies whose sizes we never held.
                 await foreach (var o in runStore.ListAsync("", cancellationToken).ConfigureAwait(false)) length += o.Length;
             }
         }

@@ -18,6 +18,12 @@ public sealed record ConversionOptions
     public int MaxChunkBytes { get; init; } = ChunkPlanner.DefaultMaxChunkBytes;
     public int Parallelism { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Store requests (chunk puts and copies, metadata puts) in flight at once, besides the <see cref="Parallelism"/>
+    /// threads of CPU work: an object store's per-request latency is hidden behind decoding instead of added to it.
+    /// </summary>
+    public int IoConcurrency { get; init; } = ZarrWriter.DefaultConcurrentPuts;
+
     /// <summary>When set, each phase's time is recorded here (see <see cref="ConversionTimings"/>).</summary>
     public ConversionTimings? Timings { get; init; }
 
@@ -28,8 +34,10 @@ public sealed record ConversionOptions
     public IFieldChunkSource? ChunkSource { get; init; }
 }
 
+/// <param name="StoredBytes">Bytes of the objects the conversion put (each key counted once; store-side copies not counted).</param>
+/// <param name="Metadata">The root's consolidated metadata as written (v2 <c>.zmetadata</c>, v3 <c>zarr.json</c>).</param>
 public sealed record ConversionSummary(int Files, int Fields, int Groups, long Values, long RawBytes, long StoredBytes, int Duplicates,
-    TimeSpan Elapsed, IReadOnlyList<string> GroupNames, IReadOnlyList<string> Warnings)
+    TimeSpan Elapsed, IReadOnlyList<string> GroupNames, IReadOnlyList<string> Warnings, byte[]? Metadata = null)
 {
     public double ValuesPerSecond => Values / Math.Max(Elapsed.TotalSeconds, 1e-9);
     public double RawMegabytesPerSecond => RawBytes / 1e6 / Math.Max(Elapsed.TotalSeconds, 1e-9);
@@ -40,7 +48,8 @@ public readonly record struct ConversionProgress(int Done, int Total, string Gro
 
 /// <summary>
 /// GRIB2 files to a Zarr store, one group per cfgrib hypercube: decode and chunk compression run in parallel on all
-/// cores; each group's metadata is committed once by this (single) owner. Optionally kerchunk references per message
+/// cores, with up to <see cref="ConversionOptions.IoConcurrency"/> store requests in flight beside them; each group's
+/// metadata is committed once by this (single) owner, consolidated from what was written (nothing is read back). Optionally kerchunk references per message
 /// (scan_grib-style, under <c>refs/FILE.scan.json</c>), combined per group (<c>refs/GROUP.json</c>) and the
 /// <c>.idx</c> sidecar per file (<c>refs/FILE.idx</c>).
 /// </summary>
@@ -82,7 +91,8 @@ public static class GribToZarr
         options.ChunkSource?.Prepare(records, options.Format, options.Codecs, options.MaxChunkBytes);
 
         var counting = new CountingStore(store);
-        var writer = new ZarrWriter(counting, options.Format);
+        var io = Math.Max(1, options.IoConcurrency);
+        var writer = new ZarrWriter(counting, options.Format, io);
         await writer.WriteGroupAsync("", new System.Text.Json.Nodes.JsonObject { ["Conventions"] = "CF-1.7", ["groups"] = string.Join(' ', cubes.Select(c => c.Group)) }, cancellationToken).ConfigureAwait(false);
         long values = 0, raw = 0;
         var done = 0;
@@ -102,15 +112,28 @@ public static class GribToZarr
         var work = grids.Select(g => (Cube: gridOwner.GetValueOrDefault(g, -1), Field: (GribFieldRecord?)null, Grid: (GridCoordinates?)g, Cost: g.Points * 4))
             .Concat(cubes.SelectMany((c, i) => c.Fields.Select(f => (Cube: i, Field: (GribFieldRecord?)f, Grid: (GridCoordinates?)null, Cost: (long)f.Field.NumberOfDataPoints))))
             .OrderByDescending(w => w.Cost).ToList();
+        // CPU work (coordinates, decode + encode) holds one of Parallelism places; a worker waiting on the store holds
+        // none, so puts and copies overlap the next fields' decoding. Workers: Parallelism + IoConcurrency, which
+        // also bounds the encoded chunks waiting for their put.
+        using var cpu = new SemaphoreSlim(Math.Max(1, options.Parallelism));
+        var loop = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) + io, CancellationToken = cancellationToken };
         using (timings.Measure("fields+coordinates"))
         {
-            await Parallel.ForEachAsync(work, parallel, async (w, ct) =>
+            await Parallel.ForEachAsync(work, loop, async (w, ct) =>
             {
                 if (w.Grid is { } g)
                 {
-                    using (timings.Step("coordinates")) g.Fill();
-                    if (w.Cube >= 0)
-                        using (timings.Step("encode coordinates")) runs[w.Cube].EncodeStaticArrays();
+                    await cpu.WaitAsync(ct).ConfigureAwait(false);
+                    try
+                    {
+                        using (timings.Step("coordinates")) g.Fill();
+                        if (w.Cube >= 0)
+                            using (timings.Step("encode coordinates")) runs[w.Cube].EncodeStaticArrays();
+                    }
+                    finally
+                    {
+                        cpu.Release();
+                    }
                     return;
                 }
                 var cube = cubes[w.Cube];
@@ -132,6 +155,9 @@ public static class GribToZarr
                         return;
                     }
                 }
+                IReadOnlyList<(string Key, byte[] Bytes)> chunks;
+                long[] fieldIndices;
+                await cpu.WaitAsync(ct).ConfigureAwait(false);
                 var data = System.Buffers.ArrayPool<float>.Shared.Rent(points);
                 try
                 {
@@ -145,18 +171,18 @@ public static class GribToZarr
                         throw new InvalidDataException($"{f.File} message {f.MessageNumber} ({f.Variable}): cannot decode: {e.Message}", e);
                     }
                     var run = runs[w.Cube];
-                    var indices = run.IndicesOf(f.Variable, cube.AxisValues(f));
-                    var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. indices.Select(i => i + 1), .. run.Layout.GridShape]);
-                    IReadOnlyList<(string Key, byte[] Bytes)> chunks;
-                    using (timings.Step("encode")) chunks = writer.EncodeBlock<float>(array, indices, data.AsSpan(0, points));
-                    using (timings.AsyncStep("put"))
-                        foreach (var (key, bytes) in chunks) await counting.PutAsync(key, bytes, ct).ConfigureAwait(false);
-                    events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. indices], [.. chunks.Select(c => c.Key)]));
+                    fieldIndices = run.IndicesOf(f.Variable, cube.AxisValues(f));
+                    var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. fieldIndices.Select(i => i + 1), .. run.Layout.GridShape]);
+                    using (timings.Step("encode")) chunks = writer.EncodeBlock<float>(array, fieldIndices, data.AsSpan(0, points));
                 }
                 finally
                 {
                     System.Buffers.ArrayPool<float>.Shared.Return(data);
+                    cpu.Release();
                 }
+                using (timings.AsyncStep("put"))
+                    await Task.WhenAll(chunks.Select(c => writer.PutAsync(c.Key, c.Bytes, ct))).ConfigureAwait(false);
+                events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. fieldIndices], [.. chunks.Select(c => c.Key)]));
                 Interlocked.Add(ref values, points);
                 Interlocked.Add(ref raw, points * 4L);
                 progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
@@ -164,22 +190,24 @@ public static class GribToZarr
         }
 
         // The single owner of each group folds its events and commits the group's metadata once; groups are
-        // disjoint, so their commits run in parallel.
+        // disjoint, so their commits run at once (the writer bounds the puts in flight). The root's consolidated
+        // metadata goes last, when every group's is in place.
         using (timings.Measure("commit metadata"))
         {
-            await Parallel.ForAsync(0, cubes.Count, parallel, async (i, ct) =>
+            await Task.WhenAll(cubes.Select(async (c, i) =>
             {
                 var state = RunState.Empty;
-                foreach (var e in events[i]) state = state.Apply(cubes[i].Layout, e);
-                await runs[i].CommitMetadataAsync(state, ct).ConfigureAwait(false);
-            }).ConfigureAwait(false);
+                foreach (var e in events[i]) state = state.Apply(c.Layout, e);
+                await runs[i].CommitMetadataAsync(state, cancellationToken).ConfigureAwait(false);
+            })).ConfigureAwait(false);
         }
-        using (timings.Measure("consolidate root")) await writer.ConsolidateAsync("", cancellationToken).ConfigureAwait(false);
+        byte[] metadata;
+        using (timings.Measure("consolidate root")) metadata = await writer.ConsolidateWrittenAsync("", cancellationToken).ConfigureAwait(false);
         if (options.References)
             using (timings.Measure("references")) await WriteReferencesAsync(files, cubes, counting,
                 files.Select((f, i) => (f, perFile[i])).DistinctBy(p => p.f).ToDictionary(p => p.f, p => p.Item2), cancellationToken).ConfigureAwait(false);
         return new ConversionSummary(files.Count, records.Count, cubes.Count, values, raw, counting.BytesWritten, cubes.Sum(c => c.Duplicates),
-            clock.Elapsed, [.. cubes.Select(c => c.Group)], [.. warnings]);
+            clock.Elapsed, [.. cubes.Select(c => c.Group)], [.. warnings], metadata);
     }
 
     /// <summary>Per-message reference sets (scan_grib-style), combined sets per group, and .idx sidecars.</summary>
@@ -222,26 +250,26 @@ public static class GribToZarr
     }
 }
 
-/// <summary>Passes every call to the inner store and counts the bytes put (the size of what a conversion wrote).</summary>
+/// <summary>Passes every call to the inner store and counts the bytes put (the size of what a conversion wrote; a key put twice counts once).</summary>
 internal sealed class CountingStore(IObjectStore inner) : IObjectStore
 {
-    private long _bytes;
+    private readonly ConcurrentDictionary<string, long> _sizes = new(StringComparer.Ordinal);
 
-    public long BytesWritten => Interlocked.Read(ref _bytes);
+    public long BytesWritten => _sizes.Values.Sum();
 
     public string Location => inner.Location;
 
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         await inner.PutAsync(key, data, cancellationToken).ConfigureAwait(false);
-        Interlocked.Add(ref _bytes, data.Length);
+        _sizes[key] = data.Length;
     }
 
     public async Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default)
     {
         var start = content.CanSeek ? content.Position : -1;
         await inner.PutAsync(key, content, cancellationToken).ConfigureAwait(false);
-        if (start >= 0) Interlocked.Add(ref _bytes, content.Position - start);
+        if (start >= 0) _sizes[key] = content.Position - start;
     }
 
     public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default) => inner.TryGetAsync(key, cancellationToken);

@@ -129,23 +129,25 @@ public sealed class RunDataset(ZarrWriter writer, RunLayout layout)
 
     /// <summary>
     /// Writes all metadata for <paramref name="state"/>: group, every variable's array metadata at the current extents,
-    /// axis and derived coordinates, static coordinates, consolidated metadata. Call from one owner at a time.
+    /// axis and derived coordinates, static coordinates (all at once, within the writer's bound on puts in flight),
+    /// then the consolidated metadata, built from the documents just written (nothing is read back) and put last, once
+    /// everything it describes is in place. Call from one owner at a time. Returns the consolidated metadata's bytes.
     /// </summary>
-    public async Task CommitMetadataAsync(RunState state, CancellationToken cancellationToken = default)
+    public async Task<byte[]> CommitMetadataAsync(RunState state, CancellationToken cancellationToken = default)
     {
         var prefix = Layout.GroupPath.Length == 0 ? "" : Layout.GroupPath + "/";
-        await Writer.WriteGroupAsync(Layout.GroupPath, Layout.GroupAttributes, cancellationToken).ConfigureAwait(false);
+        var writes = new List<Task> { Writer.WriteGroupAsync(Layout.GroupPath, Layout.GroupAttributes, cancellationToken) };
         foreach (var v in Layout.Variables)
         {
             var shape = v.Axes.Select(state.Extent).Concat(Layout.GridShape).ToArray();
-            await Writer.WriteArrayMetadataAsync(ArrayOf(v, shape), cancellationToken).ConfigureAwait(false);
+            writes.Add(Writer.WriteArrayMetadataAsync(ArrayOf(v, shape), cancellationToken));
         }
         foreach (var axis in Layout.Axes)
         {
             var n = state.Extent(axis.Name);
             var data = new double[n];
             for (var i = 0; i < n; i++) data[i] = axis.ValueAt(i);
-            await WriteNumbersAsync(new ZarrArray(prefix + axis.Name, axis.DataType, [n], [(int)Math.Max(1, n)], [axis.Name], axis.Attributes), data, cancellationToken).ConfigureAwait(false);
+            writes.Add(WriteNumbersAsync(new ZarrArray(prefix + axis.Name, axis.DataType, [n], [(int)Math.Max(1, n)], [axis.Name], axis.Attributes), data, cancellationToken));
         }
         foreach (var d in Layout.DerivedArrays)
         {
@@ -165,11 +167,12 @@ public sealed class RunDataset(ZarrWriter writer, RunLayout layout)
                 data[flat] = d.Compute(values);
             }
             var chunks = shape.Select(s => (int)Math.Max(1, s)).ToArray();
-            await WriteNumbersAsync(new ZarrArray(prefix + d.Name, d.DataType, shape, chunks, [.. d.Axes], d.Attributes), data, cancellationToken).ConfigureAwait(false);
+            writes.Add(WriteNumbersAsync(new ZarrArray(prefix + d.Name, d.DataType, shape, chunks, [.. d.Axes], d.Attributes), data, cancellationToken));
         }
         foreach (var s in Layout.StaticArrays)
-            await WriteStaticAsync(StaticArrayOf(s), s.Values, cancellationToken).ConfigureAwait(false);
-        await Writer.ConsolidateAsync(Layout.GroupPath, cancellationToken).ConfigureAwait(false);
+            writes.Add(WriteStaticAsync(StaticArrayOf(s), s.Values, cancellationToken));
+        await Task.WhenAll(writes).ConfigureAwait(false);
+        return await Writer.ConsolidateWrittenAsync(Layout.GroupPath, cancellationToken).ConfigureAwait(false);
     }
 
     // zstd above level 1 buys under 5% on shuffled coordinates at two to three times the time: level 1 for them.
@@ -204,9 +207,9 @@ public sealed class RunDataset(ZarrWriter writer, RunLayout layout)
             await WriteNumbersAsync(array, data, cancellationToken).ConfigureAwait(false);
             return;
         }
-        await Writer.WriteArrayMetadataAsync(array, cancellationToken).ConfigureAwait(false);
         var chunks = EncodedStatic(array, data);
-        await Task.WhenAll(chunks.Select(c => Writer.Store.PutAsync(array.Path + c.Suffix, c.Bytes, cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(chunks.Select(c => Writer.PutAsync(array.Path + c.Suffix, c.Bytes, cancellationToken))
+            .Append(Writer.WriteArrayMetadataAsync(array, cancellationToken))).ConfigureAwait(false);
     }
 
     private static bool IsCached(ZarrArray array, double[] data) => data.Length > 1024 && array.Rank <= 2 && array.DataType == ZarrDataType.Float64;
@@ -250,11 +253,21 @@ public sealed class RunDataset(ZarrWriter writer, RunLayout layout)
 
     public static async Task WriteNumbers(ZarrWriter writer, ZarrArray array, double[] data, CancellationToken cancellationToken)
     {
-        await writer.WriteArrayMetadataAsync(array, cancellationToken).ConfigureAwait(false);
-        if (data.Length == 0) return;
-        var t = array.DataType;
         // Whole coordinate arrays may be tiled in both trailing dimensions; leading ones are split here.
-        if (array.Rank > 2) throw new NotSupportedException($"array '{array.Path}': whole-array writes of rank {array.Rank} are not supported");
+        if (array.Rank > 2 && data.Length > 0)
+            throw new NotSupportedException($"array '{array.Path}': whole-array writes of rank {array.Rank} are not supported");
+        var metadata = writer.WriteArrayMetadataAsync(array, cancellationToken);
+        if (data.Length == 0)
+        {
+            await metadata.ConfigureAwait(false);
+            return;
+        }
+        await Task.WhenAll(metadata, WriteChunks(writer, array, data, cancellationToken)).ConfigureAwait(false);
+    }
+
+    private static async Task WriteChunks(ZarrWriter writer, ZarrArray array, double[] data, CancellationToken cancellationToken)
+    {
+        var t = array.DataType;
         if (t == ZarrDataType.Float64) await writer.WriteBlockAsync<double>(array, [], data.AsMemory(), cancellationToken).ConfigureAwait(false);
         else if (t == ZarrDataType.Float32) await writer.WriteBlockAsync<float>(array, [], data.Select(x => (float)x).ToArray().AsMemory(), cancellationToken).ConfigureAwait(false);
         else if (t == ZarrDataType.Int64) await writer.WriteBlockAsync<long>(array, [], data.Select(x => (long)x).ToArray().AsMemory(), cancellationToken).ConfigureAwait(false);

@@ -57,14 +57,16 @@ public sealed class LocalDirectoryStore : IObjectStore
         Path.Combine(Path.GetDirectoryName(path)!, $"{TempPrefix}{Path.GetFileName(path)}.{Guid.NewGuid():N}{TempSuffix}");
 
     // Creates the temporary file; its directory is created only when missing (the first put into it), not probed
-    // on every put.
+    // on every put. .NET reports ENOENT as DirectoryNotFound only when the folder is still missing as it builds the
+    // exception: when a concurrent put into the same new folder has just created it, it says FileNotFound. A new
+    // temporary name can miss for no other reason, so both mean "create the folder and try again".
     private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenTemp(string temp, FileOptions options)
     {
         try
         {
             return File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, options);
         }
-        catch (DirectoryNotFoundException)
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(temp)!);
             return File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, options);
@@ -189,8 +191,8 @@ public sealed class LocalDirectoryStore : IObjectStore
             }
             catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException && File.Exists(from))
             {
-                // The destination's folder did not exist (Linux reports ENOENT on the target as FileNotFound). Not
-                // "does not exist now": parallel copies into one new folder all fail, and the first creates it.
+                // The destination's folder did not exist (Linux reports ENOENT on the target as FileNotFound; a
+                // concurrent copy into the same new folder may have created it since, so it is not checked).
                 Directory.CreateDirectory(Path.GetDirectoryName(temp)!);
                 File.Copy(from, temp);
             }

@@ -161,6 +161,64 @@ public sealed class GribToZarrSpecs : IDisposable
         foreach (var k in keys) Assert.Equal(await clean.GetAsync(k), await target.GetAsync(k));
     }
 
+    [SharedDataFact]
+    public async Task Should_read_nothing_back_and_report_what_it_wrote_when_converting()
+    {
+        string[] files = [Real("gribberish__ecmwf-ifs-oper-surface.grib2"), Real("gribrs__CMC_glb_TMP_ISBL_1_latlon.24x.24_2021051800_P000.grib2")];
+        foreach (var format in new[] { ZarrFormat.V2, ZarrFormat.V3 })
+        {
+            var target = new LocalDirectoryStore(_dir.Sub("written-" + format));
+            var watched = new ReadCountingStore(target);
+            var summary = await GribToZarr.ConvertAsync(files, watched, new ConversionOptions { Format = format, Parallelism = 1, IoConcurrency = 4 });
+            Assert.Equal(0, watched.Reads);
+            // The consolidated metadata and size reported are those of the store, as a reader finds them.
+            Assert.Equal(await target.GetAsync(format == ZarrFormat.V2 ? ".zmetadata" : "zarr.json"), summary.Metadata);
+            Assert.Equal((await target.ListAllAsync("")).Sum(o => o.Length), summary.StoredBytes);
+            // And they are what consolidating from the store gives.
+            var fromStore = await new ZarrWriter(target, format).ConsolidateAsync("");
+            Assert.Equal(fromStore, summary.Metadata);
+        }
+    }
+
+    /// <summary>Counts the reads (get, range, head, list) that reach the store.</summary>
+    private sealed class ReadCountingStore(IObjectStore inner) : IObjectStore
+    {
+        private int _reads;
+
+        public int Reads => _reads;
+
+        public string Location => inner.Location;
+
+        public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => inner.PutAsync(key, data, cancellationToken);
+        public Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default) => inner.PutAsync(key, content, cancellationToken);
+
+        public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return inner.TryGetAsync(key, cancellationToken);
+        }
+
+        public Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return inner.GetRangeAsync(key, offset, length, cancellationToken);
+        }
+
+        public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return inner.HeadAsync(key, cancellationToken);
+        }
+
+        public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return inner.ListAsync(prefix, cancellationToken);
+        }
+
+        public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+    }
+
     /// <summary>A store whose n-th put fails like a full disk (nothing written), as a store would report it.</summary>
     private sealed class FailingStore(IObjectStore inner, int failOnPut) : IObjectStore
     {

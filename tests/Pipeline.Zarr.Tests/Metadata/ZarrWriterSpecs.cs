@@ -118,6 +118,29 @@ public sealed class ZarrWriterSpecs : IDisposable
         Assert.Equal("NaN", doc["metadata"]!["t2m/.zarray"]!["fill_value"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData(ZarrFormat.V2)]
+    [InlineData(ZarrFormat.V3)]
+    public async Task Should_consolidate_what_it_wrote_byte_for_byte_as_from_the_store_when_it_is_the_only_writer(ZarrFormat format)
+    {
+        var store = new LocalDirectoryStore(_dir.Sub("written-" + format));
+        var w = new ZarrWriter(store, format, maxConcurrentPuts: 3);
+        await w.WriteGroupAsync("", new JsonObject { ["Conventions"] = "CF-1.7" });
+        await w.WriteGroupAsync("surface", new JsonObject { ["level"] = "surface" });
+        await w.WriteArrayMetadataAsync(Field("surface/t2m"));
+        await w.WriteArrayAsync<double>(new ZarrArray("surface/latitude", ZarrDataType.Float64, [3], [3], ["latitude"]), new double[] { 1, 2, 3 });
+        var group = await w.ConsolidateWrittenAsync("surface");
+        var root = await w.ConsolidateWrittenAsync("");
+        var name = format == ZarrFormat.V2 ? ".zmetadata" : "zarr.json";
+        Assert.Equal(await store.GetAsync("surface/" + name), group);
+        Assert.Equal(await store.GetAsync(name), root);
+
+        // A second writer that reads the store back writes the same documents.
+        var reader = new ZarrWriter(store, format);
+        Assert.Equal(group, await reader.ConsolidateAsync("surface"));
+        Assert.Equal(root, await reader.ConsolidateAsync(""));
+    }
+
     [Fact]
     public async Task Should_write_spec_conformant_zarr_json_when_writing_v3()
     {
