@@ -178,6 +178,14 @@ public static class ObjectStoreContract
         await Task.WhenAll(Enumerable.Range(0, 24).Select(i => store.PutAsync($"c/{i}", data[i])));
         foreach (var i in Enumerable.Range(0, 24)) Assert.Equal(data[i], await store.GetAsync($"c/{i}"));
         Assert.Equal(24, (await store.ListAllAsync("c/")).Count);
+
+        // A writer puts a new array's metadata and chunks at once, from several threads: every put into a folder
+        // that another put is creating at that moment lands (small objects take the local store's synchronous path).
+        var small = Enumerable.Range(0, 64).Select(i => Bytes($"chunk {i}")).ToArray();
+        foreach (var round in Enumerable.Range(0, 8))
+            await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() => store.PutAsync($"new/r{round}/a{i % 2}/{i / 2}.0", small[i]))));
+        foreach (var i in Enumerable.Range(0, 64)) Assert.Equal(small[i], await store.GetAsync($"new/r7/a{i % 2}/{i / 2}.0"));
+        Assert.Equal(8 * 64, (await store.ListAllAsync("new/")).Count);
     }
 
     /// <summary>
