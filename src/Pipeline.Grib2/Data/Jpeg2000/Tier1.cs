@@ -400,7 +400,8 @@ internal sealed unsafe class Tier1
             var cx = (fs & MuThis) != 0 ? CtxMag + 2 : (fs & Neighbours) != 0 ? CtxMag + 1 : CtxMag;
             var v = Decode(ref m, cx0 + cx);
             var d = *dp;
-            *dp = d + ((v ^ (uint)(d >>> 31)) != 0 ? poshalf : -poshalf);
+            var neg = (int)(v ^ (uint)(d >>> 31)) - 1; // 0: away from zero, -1: towards it
+            *dp = d + ((poshalf ^ neg) - neg);
             f |= MuThis << sh;
         }
     }
