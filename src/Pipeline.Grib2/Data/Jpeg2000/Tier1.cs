@@ -379,12 +379,25 @@ internal sealed unsafe class Tier1
         if (k < h)
         {
             var rows = h - k;
-            for (var i = 0; i < w; i++, fp++, dp++)
+            if (rows == 1) // one-row code-blocks (one-row images): the row's own loop, shifts constant
             {
-                var f = *fp;
-                if (f == 0) continue;
-                for (var j = 0; j < rows; j++) SigStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc);
-                *fp = f;
+                for (var i = 0; i < w; i++, fp++, dp++)
+                {
+                    var f = *fp;
+                    if (f == 0) continue;
+                    SigStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc);
+                    *fp = f;
+                }
+            }
+            else
+            {
+                for (var i = 0; i < w; i++, fp++, dp++)
+                {
+                    var f = *fp;
+                    if (f == 0) continue;
+                    for (var j = 0; j < rows; j++) SigStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc);
+                    *fp = f;
+                }
             }
         }
         mq = m;
@@ -432,12 +445,24 @@ internal sealed unsafe class Tier1
         if (k < h)
         {
             var rows = h - k;
-            for (var i = 0; i < w; i++, fp++, dp++)
+            if (rows == 1)
             {
-                var f = *fp;
-                if ((f & SigAll) == 0) continue;
-                for (var j = 0; j < rows; j++) RefStep(cxb, ref m, ref f, dp + j * w, j, poshalf);
-                *fp = f;
+                for (var i = 0; i < w; i++, fp++, dp++)
+                {
+                    var f = *fp;
+                    RefStep(cxb, ref m, ref f, dp, 0, poshalf);
+                    *fp = f;
+                }
+            }
+            else
+            {
+                for (var i = 0; i < w; i++, fp++, dp++)
+                {
+                    var f = *fp;
+                    if ((f & SigAll) == 0) continue;
+                    for (var j = 0; j < rows; j++) RefStep(cxb, ref m, ref f, dp + j * w, j, poshalf);
+                    *fp = f;
+                }
             }
         }
         mq = m;
@@ -519,7 +544,16 @@ internal sealed unsafe class Tier1
         if (k < h)
         {
             var rows = h - k;
-            for (var i = 0; i < w; i++, fp++, dp++)
+            if (rows == 1)
+            {
+                for (var i = 0; i < w; i++, fp++, dp++)
+                {
+                    var f = *fp;
+                    if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+                    *fp = f & ~PiThis;
+                }
+            }
+            else for (var i = 0; i < w; i++, fp++, dp++)
             {
                 var f = *fp;
                 for (var j = 0; j < rows; j++)
