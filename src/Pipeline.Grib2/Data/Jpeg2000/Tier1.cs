@@ -28,7 +28,7 @@ internal sealed unsafe class Tier1
 
     private uint[] flagsArray = GC.AllocateArray<uint>(66 * 18, pinned: true);
     private readonly int[] dataArray = GC.AllocateArray<int>(4096, pinned: true);
-    private readonly byte[] ctxArray = GC.AllocateArray<byte>(Contexts, pinned: true);
+    private readonly uint[] ctxArray = GC.AllocateArray<uint>(Contexts, pinned: true);
 
     /// <summary>The decoded coefficients (times two), row-major with stride <see cref="Width"/>.</summary>
     public int* Data { get; private set; }
@@ -37,7 +37,7 @@ internal sealed unsafe class Tier1
     public int Height { get; private set; }
 
     private uint* flags;
-    private byte* ctx;
+    private uint* ctx; // each context's MQ table entry (Tier1Tables.Mq), not its state number: one load less per decision
     private int stride;
 
     /// <summary>
@@ -60,15 +60,15 @@ internal sealed unsafe class Tier1
     public Tier1()
     {
         Data = (int*)Unsafe.AsPointer(ref dataArray[0]);
-        ctx = (byte*)Unsafe.AsPointer(ref ctxArray[0]);
+        ctx = (uint*)Unsafe.AsPointer(ref ctxArray[0]);
     }
 
     private void ResetContexts()
     {
-        new Span<byte>(ctx, Contexts).Clear();
-        ctx[CtxUni] = 46 * 2;
-        ctx[CtxAgg] = 3 * 2;
-        ctx[0] = 4 * 2;
+        new Span<uint>(ctx, Contexts).Fill(Tier1Tables.Mq[0]);
+        ctx[CtxUni] = Tier1Tables.Mq[46 * 2];
+        ctx[CtxAgg] = Tier1Tables.Mq[3 * 2];
+        ctx[0] = Tier1Tables.Mq[4 * 2];
     }
 
     private void Setup(int w, int h)
@@ -118,7 +118,7 @@ internal sealed unsafe class Tier1
                 mq.C <<= 7;
                 mq.Ct -= 7;
                 mq.A = 0x8000;
-                Refill(ref mq);
+                RefillSlow(ref mq);
             }
             for (var pass = 0; pass < segmentPasses[seg] && bpnoPlusOne >= 1; pass++)
             {
@@ -177,8 +177,18 @@ internal sealed unsafe class Tier1
         }
     }
 
+    /// <summary>
+    /// Tops up the code register once <see cref="Mq.Ct"/> is down to 32 bits: two plain bytes in one go when
+    /// neither the last byte nor the next is 0xFF (no bit stuffing, no marker), byte by byte otherwise.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Refill(ref Mq m)
+    {
+        while (m.Ct <= 32) ByteIn(ref m);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RefillSlow(ref Mq m)
     {
         while (m.Ct <= 32) ByteIn(ref m);
     }
@@ -188,10 +198,9 @@ internal sealed unsafe class Tier1
     /// renormalisation) is a compare and a subtract; renormalising is one shift by the leading zeros of A.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Decode(ref Mq m, byte* cx)
+    private static uint Decode(ref Mq m, uint* cx)
     {
-        uint s = *cx;
-        var e = Tier1Tables.Mq[s];
+        var e = *cx;
         var qe = e & 0xFFFF;
         var a = m.A - qe;
         uint d;
@@ -199,13 +208,13 @@ internal sealed unsafe class Tier1
         {
             if (a < qe)
             {
-                d = s & 1;
-                *cx = (byte)(e >> 16 & 0x7F);
+                d = e >> 31;
+                *cx = Tier1Tables.Mq[e >> 16 & 0x7F];
             }
             else
             {
-                d = (s & 1) ^ 1;
-                *cx = (byte)(e >> 23 & 0x7F);
+                d = (e >> 31) ^ 1;
+                *cx = Tier1Tables.Mq[e >> 23 & 0x7F];
             }
             a = qe;
         }
@@ -215,17 +224,17 @@ internal sealed unsafe class Tier1
             if (a >= 0x8000)
             {
                 m.A = a;
-                return s & 1;
+                return e >> 31;
             }
             if (a < qe)
             {
-                d = (s & 1) ^ 1;
-                *cx = (byte)(e >> 23 & 0x7F);
+                d = (e >> 31) ^ 1;
+                *cx = Tier1Tables.Mq[e >> 23 & 0x7F];
             }
             else
             {
-                d = s & 1;
-                *cx = (byte)(e >> 16 & 0x7F);
+                d = e >> 31;
+                *cx = Tier1Tables.Mq[e >> 16 & 0x7F];
             }
         }
         var sh = System.Numerics.BitOperations.LeadingZeroCount(a) - 16;
@@ -234,34 +243,6 @@ internal sealed unsafe class Tier1
         m.Ct -= sh;
         if (m.Ct <= 32) Refill(ref m);
         return d;
-    }
-
-    /// <summary>
-    /// The same decision without branches on its outcome (conditional exchange, state change and renormalisation
-    /// selected arithmetically): for refinement bits, which are close to random, a mispredicted branch costs more
-    /// than the extra work.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint DecodeFlat(ref Mq m, byte* cx)
-    {
-        uint s = *cx;
-        var e = Tier1Tables.Mq[s];
-        var qe = e & 0xFFFF;
-        var a2 = m.A - qe;
-        var lpsRegion = (uint)(m.C >> 48) < qe;
-        var exchange = a2 < qe;
-        var renorm = lpsRegion | (a2 < 0x8000);
-        var flip = lpsRegion ? !exchange : (a2 < 0x8000) & exchange;
-        var next = flip ? e >> 23 & 0x7F : e >> 16 & 0x7F;
-        *cx = (byte)(renorm ? next : s);
-        var a = lpsRegion ? qe : a2;
-        var c = lpsRegion ? m.C : m.C - ((ulong)qe << 48);
-        var sh = System.Numerics.BitOperations.LeadingZeroCount(a) - 16;
-        m.A = a << sh;
-        m.C = c << sh;
-        m.Ct -= sh;
-        if (m.Ct <= 32) Refill(ref m);
-        return (s & 1) ^ (flip ? 1u : 0u);
     }
 
     private static uint RawBit(ref Mq m)
@@ -328,7 +309,7 @@ internal sealed unsafe class Tier1
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void SigStep(byte* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc)
+    private void SigStep(uint* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc)
     {
         var sh = 3 * ci;
         if ((f & ((SigThis | PiThis) << sh)) == 0 && (f & (Neighbours << sh)) != 0)
@@ -404,7 +385,7 @@ internal sealed unsafe class Tier1
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void RefStep(byte* cx0, ref Mq m, ref uint f, int* dp, int ci, int poshalf)
+    private void RefStep(uint* cx0, ref Mq m, ref uint f, int* dp, int ci, int poshalf)
     {
         var sh = 3 * ci;
         if ((f & ((SigThis | PiThis) << sh)) == SigThis << sh)
@@ -470,7 +451,7 @@ internal sealed unsafe class Tier1
 
     /// <summary>Cleanup step: zero coding (unless <paramref name="known"/>, the run-length position) and sign.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CleanStep(byte* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc, bool known)
+    private void CleanStep(uint* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc, bool known)
     {
         var sh = 3 * ci;
         if (!known && Decode(ref m, cx0 + zc[(f >> sh) & 0x1FF]) == 0) return;
