@@ -384,69 +384,163 @@ internal sealed unsafe class Tier1
         mq = m;
     }
 
+    /// <summary>
+    /// The standard's BYTEIN on the decoder registers held in locals (see <see cref="Mq"/>), until more than 32
+    /// bits are ready.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void RefStep(uint* cx0, ref Mq m, ref uint f, int* dp, int ci, int poshalf)
+    private static void RefillLocals(ref ulong c, ref int ct, ref byte* bp)
     {
-        var sh = 3 * ci;
-        if ((f & ((SigThis | PiThis) << sh)) == SigThis << sh)
+        do
         {
-            var fs = f >> sh;
-            var cx = (fs & MuThis) != 0 ? CtxMag + 2 : (fs & Neighbours) != 0 ? CtxMag + 1 : CtxMag;
-            var v = Decode(ref m, cx0 + cx);
-            var d = *dp;
-            var neg = (int)(v ^ (uint)(d >>> 31)) - 1; // 0: away from zero, -1: towards it
-            *dp = d + ((poshalf ^ neg) - neg);
-            f |= MuThis << sh;
-        }
-    }
-
-    private void RefPass(int bpno)
-    {
-        var m = mq;
-        var cxb = ctx;
-        var fstride = stride;
-        var poshalf = (1 << bpno) >> 1;
-        int w = Width, h = Height;
-        var fp = flags + stride + 1;
-        var dp = Data;
-        int k;
-        for (k = 0; k + 4 <= h; k += 4, fp += 2, dp += 3 * w)
-        {
-            for (var i = 0; i < w; i++, fp++, dp++)
+            if (bp[0] == 0xFF)
             {
-                var f = *fp;
-                if ((f & SigAll) == 0) continue;
-                RefStep(cxb, ref m, ref f, dp, 0, poshalf);
-                RefStep(cxb, ref m, ref f, dp + w, 1, poshalf);
-                RefStep(cxb, ref m, ref f, dp + 2 * w, 2, poshalf);
-                RefStep(cxb, ref m, ref f, dp + 3 * w, 3, poshalf);
-                *fp = f;
-            }
-        }
-        if (k < h)
-        {
-            var rows = h - k;
-            if (rows == 1)
-            {
-                for (var i = 0; i < w; i++, fp++, dp++)
+                if (bp[1] > 0x8F)
                 {
-                    var f = *fp;
-                    RefStep(cxb, ref m, ref f, dp, 0, poshalf);
-                    *fp = f;
+                    c += 0xFFUL << (40 - ct);
+                    ct += 8;
+                }
+                else
+                {
+                    bp++;
+                    c += (ulong)bp[0] << (41 - ct);
+                    ct += 7;
                 }
             }
             else
             {
-                for (var i = 0; i < w; i++, fp++, dp++)
-                {
-                    var f = *fp;
-                    if ((f & SigAll) == 0) continue;
-                    for (var j = 0; j < rows; j++) RefStep(cxb, ref m, ref f, dp + j * w, j, poshalf);
-                    *fp = f;
-                }
+                bp++;
+                c += (ulong)bp[0] << (40 - ct);
+                ct += 8;
+            }
+        } while (ct <= 32);
+    }
+
+    /// <summary><see cref="Decode(ref Mq, uint*)"/> on decoder registers held in locals.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint DecodeLocals(ref ulong c, ref uint a, ref int ct, ref byte* bp, uint* cx)
+    {
+        var e = *cx;
+        var qe = e & 0xFFFF;
+        var an = a - qe;
+        uint d;
+        if ((uint)(c >> 48) < qe)
+        {
+            if (an < qe)
+            {
+                d = e >> 31;
+                *cx = Tier1Tables.Mq[e >> 16 & 0x7F];
+            }
+            else
+            {
+                d = (e >> 31) ^ 1;
+                *cx = Tier1Tables.Mq[e >> 23 & 0x7F];
+            }
+            an = qe;
+        }
+        else
+        {
+            c -= (ulong)qe << 48;
+            if (an >= 0x8000)
+            {
+                a = an;
+                return e >> 31;
+            }
+            if (an < qe)
+            {
+                d = (e >> 31) ^ 1;
+                *cx = Tier1Tables.Mq[e >> 23 & 0x7F];
+            }
+            else
+            {
+                d = e >> 31;
+                *cx = Tier1Tables.Mq[e >> 16 & 0x7F];
             }
         }
-        mq = m;
+        var sh = System.Numerics.BitOperations.LeadingZeroCount(an) - 16;
+        a = an << sh;
+        c <<= sh;
+        ct -= sh;
+        if (ct <= 32) RefillLocals(ref c, ref ct, ref bp);
+        return d;
+    }
+
+    /// <summary>
+    /// One MQ decision in a context whose table entry the caller holds in a local (<paramref name="e"/>), with no
+    /// branch on the outcome: the interval exchange, the next state and the renormalisation are selected with masks.
+    /// For the refinement bits of the lower bit planes, close to random and nearly all in one context, a
+    /// mispredicted branch and the store and reload of the context's state cost more than the extra work.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint DecodeHeld(ref ulong c, ref uint a, ref int ct, ref byte* bp, ref uint e)
+    {
+        var s = e;
+        var qe = s & 0xFFFF;
+        var a2 = a - qe;
+        var qs = (ulong)qe << 48;
+        var lps = c < qs ? 1u : 0u;
+        var exchange = a2 < qe ? 1u : 0u;
+        var lpsMask = 0u - lps;
+        var an = a2 ^ ((a2 ^ qe) & lpsMask);
+        c -= qs & ((ulong)lps - 1);
+        var flip = lps ^ exchange;
+        var next = Tier1Tables.Mq[(s >> (int)(16 + 7 * flip)) & 0x7F];
+        var renormMask = 0u - (an < 0x8000 ? 1u : 0u);
+        e = s ^ ((s ^ next) & renormMask);
+        var sh = System.Numerics.BitOperations.LeadingZeroCount(an) - 16;
+        a = an << sh;
+        c <<= sh;
+        ct -= sh;
+        if (ct <= 32) RefillLocals(ref c, ref ct, ref bp);
+        return (s >> 31) ^ flip;
+    }
+
+    /// <summary>
+    /// Magnitude refinement: every sample significant before this bit plane (significant, not newly so in this
+    /// plane's significance pass) gets one bit. The candidates of a column come out of its flag word in one mask and
+    /// are visited by their bit positions; the context of samples refined before (nearly all of them in the lower
+    /// planes) stays in a register for the whole pass.
+    /// </summary>
+    private void RefPass(int bpno)
+    {
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
+        var cxb = ctx;
+        var held = cxb[CtxMag + 2];
+        var poshalf = (1 << bpno) >> 1;
+        int w = Width, h = Height;
+        var fp = flags + stride + 1;
+        var dp = Data;
+        // Row offset in the data by the position of the row's significance bit (4 + 3r).
+        var rowOffset = stackalloc int[16];
+        for (var r = 0; r < 4; r++) rowOffset[4 + 3 * r] = r * w;
+        for (var k = 0; k < h; k += 4, fp += 2, dp += 3 * w)
+        {
+            for (var i = 0; i < w; i++, fp++, dp++)
+            {
+                var f = *fp;
+                var todo = f & SigAll & ~(f >> 17); // significant, not visited in this plane's significance pass
+                if (todo == 0) continue;
+                *fp = f | todo << 16; // refined (mu) from now on
+                do
+                {
+                    var pos = System.Numerics.BitOperations.TrailingZeroCount(todo);
+                    todo &= todo - 1;
+                    var fs = f >> (pos - 4);
+                    uint v;
+                    if ((fs & MuThis) != 0) v = DecodeHeld(ref c, ref a, ref ct, ref bp, ref held);
+                    else v = DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + ((fs & Neighbours) != 0 ? CtxMag + 1 : CtxMag));
+                    var d = dp + rowOffset[pos];
+                    var x = *d;
+                    var neg = (int)(v ^ (uint)(x >>> 31)) - 1; // 0: away from zero, -1: towards it
+                    *d = x + ((poshalf ^ neg) - neg);
+                } while (todo != 0);
+            }
+        }
+        cxb[CtxMag + 2] = held;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
     }
 
     /// <summary>Cleanup step: zero coding (unless <paramref name="known"/>, the run-length position) and sign.</summary>
