@@ -89,6 +89,7 @@ internal sealed unsafe class Tier1
     /// segments follow each other in <paramref name="data"/>; each segment must be followed by two writable bytes,
     /// which are set to 0xFF while it is decoded (the synthetic end marker) and restored after.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Decode(byte* data, ReadOnlySpan<int> segmentLengths, ReadOnlySpan<int> segmentPasses, int w, int h,
         int orient, int numbps, int roiShift, int style)
     {
@@ -126,14 +127,17 @@ internal sealed unsafe class Tier1
                 {
                     case 0:
                         if (raw) SigPassRaw(bpnoPlusOne, vsc);
+                        else if (h == 1) SigPassRow(zc, bpnoPlusOne, vsc);
                         else SigPass(zc, bpnoPlusOne, vsc);
                         break;
                     case 1:
                         if (raw) RefPassRaw(bpnoPlusOne);
+                        else if (h == 1) RefPassRow(bpnoPlusOne);
                         else RefPass(bpnoPlusOne);
                         break;
                     default:
-                        CleanPass(zc, bpnoPlusOne, vsc);
+                        if (h == 1) CleanPassRow(zc, bpnoPlusOne, vsc);
+                        else CleanPass(zc, bpnoPlusOne, vsc);
                         if ((style & StyleSegSym) != 0)
                             for (var k = 0; k < 4; k++) Decode(ref mq, ctx + CtxUni);
                         break;
@@ -326,6 +330,7 @@ internal sealed unsafe class Tier1
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void SigPass(byte* zc, int bpno, bool vsc)
     {
         if (vsc) SigPassBody(zc, bpno, true);
@@ -357,28 +362,39 @@ internal sealed unsafe class Tier1
                 *fp = f;
             }
         }
-        if (k < h)
+        mq = m;
+        if (k < h) SigPassTail(zc, oneplushalf, fp, dp, h - k, vsc);
+    }
+
+    /// <summary>
+    /// The last stripe of the significance pass when it has fewer than four rows (all of a one-row code-block), in a
+    /// method of its own so that its loop gets the registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void SigPassTail(byte* zc, int oneplushalf, uint* fp, int* dp, int rows, bool vsc)
+    {
+        var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
+        var w = Width;
+        if (rows == 1)
         {
-            var rows = h - k;
-            if (rows == 1) // one-row code-blocks (one-row images): the row's own loop, shifts constant
+            for (var end = fp + w; fp < end; fp++, dp++)
             {
-                for (var i = 0; i < w; i++, fp++, dp++)
-                {
-                    var f = *fp;
-                    if (f == 0) continue;
-                    SigStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc);
-                    *fp = f;
-                }
+                var f = *fp;
+                if ((f & (SigThis | PiThis)) != 0 || (f & Neighbours) == 0) continue;
+                SigStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc);
+                *fp = f;
             }
-            else
+        }
+        else
+        {
+            for (var i = 0; i < w; i++, fp++, dp++)
             {
-                for (var i = 0; i < w; i++, fp++, dp++)
-                {
-                    var f = *fp;
-                    if (f == 0) continue;
-                    for (var j = 0; j < rows; j++) SigStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc);
-                    *fp = f;
-                }
+                var f = *fp;
+                if (f == 0) continue;
+                for (var j = 0; j < rows; j++) SigStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc);
+                *fp = f;
             }
         }
         mq = m;
@@ -501,6 +517,7 @@ internal sealed unsafe class Tier1
     /// are visited by their bit positions; the context of samples refined before (nearly all of them in the lower
     /// planes) stays in a register for the whole pass.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void RefPass(int bpno)
     {
         ulong c = mq.C;
@@ -556,6 +573,7 @@ internal sealed unsafe class Tier1
         Update(fstride, ref f, fp, ci, v, vsc && ci == 0);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void CleanPass(byte* zc, int bpno, bool vsc)
     {
         if (vsc) CleanPassBody(zc, bpno, true);
@@ -616,19 +634,30 @@ internal sealed unsafe class Tier1
                 *fp = f & ~PiAll;
             }
         }
-        if (k < h)
+        mq = m;
+        if (k < h) CleanPassTail(zc, oneplushalf, fp, dp, h - k, vsc);
+    }
+
+    /// <summary>The last stripe of the cleanup pass when it has fewer than four rows (no run-length mode).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void CleanPassTail(byte* zc, int oneplushalf, uint* fp, int* dp, int rows, bool vsc)
+    {
+        var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
+        var w = Width;
+        if (rows == 1)
         {
-            var rows = h - k;
-            if (rows == 1)
+            for (var end = fp + w; fp < end; fp++, dp++)
             {
-                for (var i = 0; i < w; i++, fp++, dp++)
-                {
-                    var f = *fp;
-                    if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
-                    *fp = f & ~PiThis;
-                }
+                var f = *fp;
+                if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+                *fp = f & ~PiThis;
             }
-            else for (var i = 0; i < w; i++, fp++, dp++)
+        }
+        else
+        {
+            for (var i = 0; i < w; i++, fp++, dp++)
             {
                 var f = *fp;
                 for (var j = 0; j < rows; j++)
@@ -640,6 +669,77 @@ internal sealed unsafe class Tier1
         mq = m;
     }
 
+    // One-row code-blocks (one-row images, as NCEP and CMC write fields with a bitmap): each pass is one loop over
+    // the row, with no stripes and no tail.
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void SigPassRow(byte* zc, int bpno, bool vsc)
+    {
+        var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
+        var one = 1 << bpno;
+        var oneplushalf = one | (one >> 1);
+        var fp = flags + fstride + 1;
+        var dp = Data;
+        for (var end = fp + Width; fp < end; fp++, dp++)
+        {
+            var f = *fp;
+            if ((f & (SigThis | PiThis)) != 0 || (f & Neighbours) == 0) continue;
+            SigStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc);
+            *fp = f;
+        }
+        mq = m;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void RefPassRow(int bpno)
+    {
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
+        var cxb = ctx;
+        var held = cxb[CtxMag + 2];
+        var poshalf = (1 << bpno) >> 1;
+        var fp = flags + stride + 1;
+        var dp = Data;
+        for (var end = fp + Width; fp < end; fp++, dp++)
+        {
+            var f = *fp;
+            if ((f & (SigThis | PiThis)) != SigThis) continue;
+            uint v;
+            if ((f & MuThis) != 0) v = DecodeHeld(ref c, ref a, ref ct, ref bp, ref held);
+            else v = DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + ((f & Neighbours) != 0 ? CtxMag + 1 : CtxMag));
+            var x = *dp;
+            var neg = (int)(v ^ (uint)(x >>> 31)) - 1;
+            *dp = x + ((poshalf ^ neg) - neg);
+            *fp = f | MuThis;
+        }
+        cxb[CtxMag + 2] = held;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void CleanPassRow(byte* zc, int bpno, bool vsc)
+    {
+        var m = mq;
+        var cxb = ctx;
+        var fstride = stride;
+        var one = 1 << bpno;
+        var oneplushalf = one | (one >> 1);
+        var fp = flags + fstride + 1;
+        var dp = Data;
+        for (var end = fp + Width; fp < end; fp++, dp++)
+        {
+            var f = *fp;
+            if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+            *fp = f & ~PiThis;
+        }
+        mq = m;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void SigPassRaw(int bpno, bool vsc)
     {
         var m = mq;
@@ -676,6 +776,7 @@ internal sealed unsafe class Tier1
         mq = m;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void RefPassRaw(int bpno)
     {
         var m = mq;
