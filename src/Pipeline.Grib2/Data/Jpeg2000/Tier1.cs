@@ -41,10 +41,11 @@ internal sealed unsafe class Tier1
     private int stride;
 
     /// <summary>
-    /// MQ (or raw) decoder registers, copied into a local for each pass so that they stay in registers. C is the
-    /// standard's 32-bit C register moved up by 32 bits: bits 48-63 are "C high", and below them up to 40 bits of
-    /// the code stream are kept ready (Ct of them), inserted at the positions the standard's BYTEIN would put them
-    /// when its counter runs out, so renormalising is one shift and the stream is touched once per byte.
+    /// MQ (or raw) decoder registers, copied into plain locals for each pass so that they stay in registers (a
+    /// struct local the JIT kept on the stack once a pass grew). C is the standard's 32-bit C register moved up by 32
+    /// bits: bits 48-63 are "C high", and below them up to 40 bits of the code stream are kept ready (Ct of them),
+    /// inserted at the positions the standard's BYTEIN would put them when its counter runs out, so renormalising is
+    /// one shift and the stream is touched once per byte.
     /// In raw (bypass) mode C holds the last byte read and Ct its unread bits.
     /// </summary>
     private struct Mq
@@ -139,7 +140,14 @@ internal sealed unsafe class Tier1
                         if (h == 1) CleanPassRow(zc, bpnoPlusOne, vsc);
                         else CleanPass(zc, bpnoPlusOne, vsc);
                         if ((style & StyleSegSym) != 0)
-                            for (var k = 0; k < 4; k++) Decode(ref mq, ctx + CtxUni);
+                        {
+                            ulong c = mq.C;
+                            uint a = mq.A;
+                            int ct = mq.Ct;
+                            var bp = mq.Bp;
+                            for (var k = 0; k < 4; k++) DecodeLocals(ref c, ref a, ref ct, ref bp, ctx + CtxUni);
+                            mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
+                        }
                         break;
                 }
                 if ((style & StyleReset) != 0 && !raw) ResetContexts();
@@ -185,68 +193,10 @@ internal sealed unsafe class Tier1
     /// Tops up the code register once <see cref="Mq.Ct"/> is down to 32 bits: two plain bytes in one go when
     /// neither the last byte nor the next is 0xFF (no bit stuffing, no marker), byte by byte otherwise.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Refill(ref Mq m)
-    {
-        while (m.Ct <= 32) ByteIn(ref m);
-    }
-
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void RefillSlow(ref Mq m)
     {
         while (m.Ct <= 32) ByteIn(ref m);
-    }
-
-    /// <summary>
-    /// One MQ decision in context <paramref name="cx"/> (ISO 15444-1 C.3.2). The common case (MPS, no
-    /// renormalisation) is a compare and a subtract; renormalising is one shift by the leading zeros of A.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Decode(ref Mq m, uint* cx)
-    {
-        var e = *cx;
-        var qe = e & 0xFFFF;
-        var a = m.A - qe;
-        uint d;
-        if ((uint)(m.C >> 48) < qe)
-        {
-            if (a < qe)
-            {
-                d = e >> 31;
-                *cx = Tier1Tables.Mq[e >> 16 & 0x7F];
-            }
-            else
-            {
-                d = (e >> 31) ^ 1;
-                *cx = Tier1Tables.Mq[e >> 23 & 0x7F];
-            }
-            a = qe;
-        }
-        else
-        {
-            m.C -= (ulong)qe << 48;
-            if (a >= 0x8000)
-            {
-                m.A = a;
-                return e >> 31;
-            }
-            if (a < qe)
-            {
-                d = (e >> 31) ^ 1;
-                *cx = Tier1Tables.Mq[e >> 23 & 0x7F];
-            }
-            else
-            {
-                d = e >> 31;
-                *cx = Tier1Tables.Mq[e >> 16 & 0x7F];
-            }
-        }
-        var sh = System.Numerics.BitOperations.LeadingZeroCount(a) - 16;
-        m.A = a << sh;
-        m.C <<= sh;
-        m.Ct -= sh;
-        if (m.Ct <= 32) Refill(ref m);
-        return d;
     }
 
     private static uint RawBit(ref Mq m)
@@ -313,16 +263,16 @@ internal sealed unsafe class Tier1
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void SigStep(uint* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc)
+    private void SigStep(uint* cx0, int fstride, ref ulong c, ref uint a, ref int ct, ref byte* bp, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc)
     {
         var sh = 3 * ci;
         if ((f & ((SigThis | PiThis) << sh)) == 0 && (f & (Neighbours << sh)) != 0)
         {
-            if (Decode(ref m, cx0 + zc[(f >> sh) & 0x1FF]) != 0)
+            if (DecodeLocals(ref c, ref a, ref ct, ref bp, cx0 + zc[(f >> sh) & 0x1FF]) != 0)
             {
                 var lu = SignIndex(f, fp[-1], fp[1], ci);
                 var sc = Sc[lu];
-                var v = Decode(ref m, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
+                var v = DecodeLocals(ref c, ref a, ref ct, ref bp, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
                 *dp = v != 0 ? -oneplushalf : oneplushalf;
                 Update(fstride, ref f, fp, ci, v, vsc && ci == 0);
             }
@@ -340,7 +290,10 @@ internal sealed unsafe class Tier1
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SigPassBody(byte* zc, int bpno, bool vsc)
     {
-        var m = mq;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
         var cxb = ctx;
         var fstride = stride;
         var one = 1 << bpno;
@@ -355,14 +308,14 @@ internal sealed unsafe class Tier1
             {
                 var f = *fp;
                 if (f == 0) continue;
-                SigStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc);
-                SigStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, false);
-                SigStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, false);
-                SigStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, false);
+                SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc);
+                SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, false);
+                SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, false);
+                SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, false);
                 *fp = f;
             }
         }
-        mq = m;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
         if (k < h) SigPassTail(zc, oneplushalf, fp, dp, h - k, vsc);
     }
 
@@ -373,7 +326,10 @@ internal sealed unsafe class Tier1
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void SigPassTail(byte* zc, int oneplushalf, uint* fp, int* dp, int rows, bool vsc)
     {
-        var m = mq;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
         var cxb = ctx;
         var fstride = stride;
         var w = Width;
@@ -383,7 +339,7 @@ internal sealed unsafe class Tier1
             {
                 var f = *fp;
                 if ((f & (SigThis | PiThis)) != 0 || (f & Neighbours) == 0) continue;
-                SigStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc);
+                SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc);
                 *fp = f;
             }
         }
@@ -393,11 +349,11 @@ internal sealed unsafe class Tier1
             {
                 var f = *fp;
                 if (f == 0) continue;
-                for (var j = 0; j < rows; j++) SigStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc);
+                for (var j = 0; j < rows; j++) SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc);
                 *fp = f;
             }
         }
-        mq = m;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
     }
 
     /// <summary>
@@ -432,7 +388,11 @@ internal sealed unsafe class Tier1
         } while (ct <= 32);
     }
 
-    /// <summary><see cref="Decode(ref Mq, uint*)"/> on decoder registers held in locals.</summary>
+    /// <summary>
+    /// One MQ decision in context <paramref name="cx"/> (ISO 15444-1 C.3.2) on the decoder registers a pass holds in
+    /// locals (see <see cref="Mq"/>). The common case (MPS, no renormalisation) is a compare and a subtract;
+    /// renormalising is one shift by the leading zeros of A.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint DecodeLocals(ref ulong c, ref uint a, ref int ct, ref byte* bp, uint* cx)
     {
@@ -562,13 +522,13 @@ internal sealed unsafe class Tier1
 
     /// <summary>Cleanup step: zero coding (unless <paramref name="known"/>, the run-length position) and sign.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CleanStep(uint* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc, bool known)
+    private void CleanStep(uint* cx0, int fstride, ref ulong c, ref uint a, ref int ct, ref byte* bp, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc, bool known)
     {
         var sh = 3 * ci;
-        if (!known && Decode(ref m, cx0 + zc[(f >> sh) & 0x1FF]) == 0) return;
+        if (!known && DecodeLocals(ref c, ref a, ref ct, ref bp, cx0 + zc[(f >> sh) & 0x1FF]) == 0) return;
         var lu = SignIndex(f, fp[-1], fp[1], ci);
         var sc = Sc[lu];
-        var v = Decode(ref m, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
+        var v = DecodeLocals(ref c, ref a, ref ct, ref bp, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
         *dp = v != 0 ? -oneplushalf : oneplushalf;
         Update(fstride, ref f, fp, ci, v, vsc && ci == 0);
     }
@@ -583,7 +543,10 @@ internal sealed unsafe class Tier1
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CleanPassBody(byte* zc, int bpno, bool vsc)
     {
-        var m = mq;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
         var cxb = ctx;
         var fstride = stride;
         var one = 1 << bpno;
@@ -599,42 +562,42 @@ internal sealed unsafe class Tier1
                 var f = *fp;
                 if (f == 0)
                 {
-                    if (Decode(ref m, cxb + CtxAgg) == 0) continue;
-                    var runlen = (int)(Decode(ref m, cxb + CtxUni) << 1);
-                    runlen |= (int)Decode(ref m, cxb + CtxUni);
+                    if (DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxAgg) == 0) continue;
+                    var runlen = (int)(DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxUni) << 1);
+                    runlen |= (int)DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxUni);
                     switch (runlen)
                     {
                         case 0:
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, true);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
                             break;
                         case 1:
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, true);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
                             break;
                         case 2:
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, true);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
                             break;
                         default:
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, true);
                             break;
                     }
                 }
                 else
                 {
-                    if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
-                    if ((f & ((SigThis | PiThis) << 3)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
-                    if ((f & ((SigThis | PiThis) << 6)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
-                    if ((f & ((SigThis | PiThis) << 9)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                    if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 3)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 6)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                    if ((f & ((SigThis | PiThis) << 9)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
                 }
                 *fp = f & ~PiAll;
             }
         }
-        mq = m;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
         if (k < h) CleanPassTail(zc, oneplushalf, fp, dp, h - k, vsc);
     }
 
@@ -642,7 +605,10 @@ internal sealed unsafe class Tier1
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void CleanPassTail(byte* zc, int oneplushalf, uint* fp, int* dp, int rows, bool vsc)
     {
-        var m = mq;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
         var cxb = ctx;
         var fstride = stride;
         var w = Width;
@@ -651,7 +617,7 @@ internal sealed unsafe class Tier1
             for (var end = fp + w; fp < end; fp++, dp++)
             {
                 var f = *fp;
-                if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+                if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
                 *fp = f & ~PiThis;
             }
         }
@@ -662,11 +628,11 @@ internal sealed unsafe class Tier1
                 var f = *fp;
                 for (var j = 0; j < rows; j++)
                     if ((f & ((SigThis | PiThis) << (3 * j))) == 0)
-                        CleanStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc, false);
+                        CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc, false);
                 *fp = f & ~PiAll;
             }
         }
-        mq = m;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
     }
 
     // One-row code-blocks (one-row images, as NCEP and CMC write fields with a bitmap): each pass is one loop over
@@ -675,7 +641,10 @@ internal sealed unsafe class Tier1
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void SigPassRow(byte* zc, int bpno, bool vsc)
     {
-        var m = mq;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
         var cxb = ctx;
         var fstride = stride;
         var one = 1 << bpno;
@@ -686,10 +655,10 @@ internal sealed unsafe class Tier1
         {
             var f = *fp;
             if ((f & (SigThis | PiThis)) != 0 || (f & Neighbours) == 0) continue;
-            SigStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc);
+            SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc);
             *fp = f;
         }
-        mq = m;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -723,7 +692,10 @@ internal sealed unsafe class Tier1
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void CleanPassRow(byte* zc, int bpno, bool vsc)
     {
-        var m = mq;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
         var cxb = ctx;
         var fstride = stride;
         var one = 1 << bpno;
@@ -733,10 +705,10 @@ internal sealed unsafe class Tier1
         for (var end = fp + Width; fp < end; fp++, dp++)
         {
             var f = *fp;
-            if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+            if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
             *fp = f & ~PiThis;
         }
-        mq = m;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
