@@ -560,40 +560,35 @@ internal sealed unsafe class Tier1
             for (var i = 0; i < w; i++, fp++, dp++)
             {
                 var f = *fp;
+                var first = 0; // the rows above it are settled by run-length decoding
                 if (f == 0)
                 {
                     if (DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxAgg) == 0) continue;
                     var runlen = (int)(DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxUni) << 1);
                     runlen |= (int)DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxUni);
-                    switch (runlen)
+                    switch (runlen) // the first significant row: its sign only
                     {
                         case 0:
                             CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc, true);
-                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
-                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
-                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
                             break;
                         case 1:
                             CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, true);
-                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
-                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
                             break;
                         case 2:
                             CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, true);
-                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
                             break;
                         default:
                             CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, true);
                             break;
                     }
+                    first = runlen + 1;
                 }
-                else
-                {
-                    if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
-                    if ((f & ((SigThis | PiThis) << 3)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
-                    if ((f & ((SigThis | PiThis) << 6)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
-                    if ((f & ((SigThis | PiThis) << 9)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
-                }
+                // One call site per row (with the run-length ones, 8 in all): more and the JIT stops inlining the
+                // step, which puts the decoder registers on the stack.
+                if (first <= 0 && (f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+                if (first <= 1 && (f & ((SigThis | PiThis) << 3)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
+                if (first <= 2 && (f & ((SigThis | PiThis) << 6)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                if (first <= 3 && (f & ((SigThis | PiThis) << 9)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
                 *fp = f & ~PiAll;
             }
         }
