@@ -28,7 +28,7 @@ internal sealed unsafe class Tier1
 
     private uint[] flagsArray = GC.AllocateArray<uint>(66 * 18, pinned: true);
     private readonly int[] dataArray = GC.AllocateArray<int>(4096, pinned: true);
-    private readonly byte[] ctxArray = GC.AllocateArray<byte>(Contexts, pinned: true);
+    private readonly uint[] ctxArray = GC.AllocateArray<uint>(Contexts, pinned: true);
 
     /// <summary>The decoded coefficients (times two), row-major with stride <see cref="Width"/>.</summary>
     public int* Data { get; private set; }
@@ -37,14 +37,15 @@ internal sealed unsafe class Tier1
     public int Height { get; private set; }
 
     private uint* flags;
-    private byte* ctx;
+    private uint* ctx; // each context's MQ table entry (Tier1Tables.Mq), not its state number: one load less per decision
     private int stride;
 
     /// <summary>
-    /// MQ (or raw) decoder registers, copied into a local for each pass so that they stay in registers. C is the
-    /// standard's 32-bit C register moved up by 32 bits: bits 48-63 are "C high", and below them up to 40 bits of
-    /// the code stream are kept ready (Ct of them), inserted at the positions the standard's BYTEIN would put them
-    /// when its counter runs out, so renormalising is one shift and the stream is touched once per byte.
+    /// MQ (or raw) decoder registers, copied into plain locals for each pass so that they stay in registers (a
+    /// struct local the JIT kept on the stack once a pass grew). C is the standard's 32-bit C register moved up by 32
+    /// bits: bits 48-63 are "C high", and below them up to 40 bits of the code stream are kept ready (Ct of them),
+    /// inserted at the positions the standard's BYTEIN would put them when its counter runs out, so renormalising is
+    /// one shift and the stream is touched once per byte.
     /// In raw (bypass) mode C holds the last byte read and Ct its unread bits.
     /// </summary>
     private struct Mq
@@ -60,15 +61,15 @@ internal sealed unsafe class Tier1
     public Tier1()
     {
         Data = (int*)Unsafe.AsPointer(ref dataArray[0]);
-        ctx = (byte*)Unsafe.AsPointer(ref ctxArray[0]);
+        ctx = (uint*)Unsafe.AsPointer(ref ctxArray[0]);
     }
 
     private void ResetContexts()
     {
-        new Span<byte>(ctx, Contexts).Clear();
-        ctx[CtxUni] = 46 * 2;
-        ctx[CtxAgg] = 3 * 2;
-        ctx[0] = 4 * 2;
+        new Span<uint>(ctx, Contexts).Fill(Tier1Tables.Mq[0]);
+        ctx[CtxUni] = Tier1Tables.Mq[46 * 2];
+        ctx[CtxAgg] = Tier1Tables.Mq[3 * 2];
+        ctx[0] = Tier1Tables.Mq[4 * 2];
     }
 
     private void Setup(int w, int h)
@@ -89,6 +90,7 @@ internal sealed unsafe class Tier1
     /// segments follow each other in <paramref name="data"/>; each segment must be followed by two writable bytes,
     /// which are set to 0xFF while it is decoded (the synthetic end marker) and restored after.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Decode(byte* data, ReadOnlySpan<int> segmentLengths, ReadOnlySpan<int> segmentPasses, int w, int h,
         int orient, int numbps, int roiShift, int style)
     {
@@ -118,7 +120,7 @@ internal sealed unsafe class Tier1
                 mq.C <<= 7;
                 mq.Ct -= 7;
                 mq.A = 0x8000;
-                Refill(ref mq);
+                RefillSlow(ref mq);
             }
             for (var pass = 0; pass < segmentPasses[seg] && bpnoPlusOne >= 1; pass++)
             {
@@ -126,16 +128,26 @@ internal sealed unsafe class Tier1
                 {
                     case 0:
                         if (raw) SigPassRaw(bpnoPlusOne, vsc);
+                        else if (h == 1) SigPassRow(zc, bpnoPlusOne, vsc);
                         else SigPass(zc, bpnoPlusOne, vsc);
                         break;
                     case 1:
                         if (raw) RefPassRaw(bpnoPlusOne);
+                        else if (h == 1) RefPassRow(bpnoPlusOne);
                         else RefPass(bpnoPlusOne);
                         break;
                     default:
-                        CleanPass(zc, bpnoPlusOne, vsc);
+                        if (h == 1) CleanPassRow(zc, bpnoPlusOne, vsc);
+                        else CleanPass(zc, bpnoPlusOne, vsc);
                         if ((style & StyleSegSym) != 0)
-                            for (var k = 0; k < 4; k++) Decode(ref mq, ctx + CtxUni);
+                        {
+                            ulong c = mq.C;
+                            uint a = mq.A;
+                            int ct = mq.Ct;
+                            var bp = mq.Bp;
+                            for (var k = 0; k < 4; k++) DecodeLocals(ref c, ref a, ref ct, ref bp, ctx + CtxUni);
+                            mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
+                        }
                         break;
                 }
                 if ((style & StyleReset) != 0 && !raw) ResetContexts();
@@ -177,91 +189,14 @@ internal sealed unsafe class Tier1
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Refill(ref Mq m)
+    /// <summary>
+    /// Tops up the code register once <see cref="Mq.Ct"/> is down to 32 bits: two plain bytes in one go when
+    /// neither the last byte nor the next is 0xFF (no bit stuffing, no marker), byte by byte otherwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RefillSlow(ref Mq m)
     {
         while (m.Ct <= 32) ByteIn(ref m);
-    }
-
-    /// <summary>
-    /// One MQ decision in context <paramref name="cx"/> (ISO 15444-1 C.3.2). The common case (MPS, no
-    /// renormalisation) is a compare and a subtract; renormalising is one shift by the leading zeros of A.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Decode(ref Mq m, byte* cx)
-    {
-        uint s = *cx;
-        var e = Tier1Tables.Mq[s];
-        var qe = e & 0xFFFF;
-        var a = m.A - qe;
-        uint d;
-        if ((uint)(m.C >> 48) < qe)
-        {
-            if (a < qe)
-            {
-                d = s & 1;
-                *cx = (byte)(e >> 16 & 0x7F);
-            }
-            else
-            {
-                d = (s & 1) ^ 1;
-                *cx = (byte)(e >> 23 & 0x7F);
-            }
-            a = qe;
-        }
-        else
-        {
-            m.C -= (ulong)qe << 48;
-            if (a >= 0x8000)
-            {
-                m.A = a;
-                return s & 1;
-            }
-            if (a < qe)
-            {
-                d = (s & 1) ^ 1;
-                *cx = (byte)(e >> 23 & 0x7F);
-            }
-            else
-            {
-                d = s & 1;
-                *cx = (byte)(e >> 16 & 0x7F);
-            }
-        }
-        var sh = System.Numerics.BitOperations.LeadingZeroCount(a) - 16;
-        m.A = a << sh;
-        m.C <<= sh;
-        m.Ct -= sh;
-        if (m.Ct <= 32) Refill(ref m);
-        return d;
-    }
-
-    /// <summary>
-    /// The same decision without branches on its outcome (conditional exchange, state change and renormalisation
-    /// selected arithmetically): for refinement bits, which are close to random, a mispredicted branch costs more
-    /// than the extra work.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint DecodeFlat(ref Mq m, byte* cx)
-    {
-        uint s = *cx;
-        var e = Tier1Tables.Mq[s];
-        var qe = e & 0xFFFF;
-        var a2 = m.A - qe;
-        var lpsRegion = (uint)(m.C >> 48) < qe;
-        var exchange = a2 < qe;
-        var renorm = lpsRegion | (a2 < 0x8000);
-        var flip = lpsRegion ? !exchange : (a2 < 0x8000) & exchange;
-        var next = flip ? e >> 23 & 0x7F : e >> 16 & 0x7F;
-        *cx = (byte)(renorm ? next : s);
-        var a = lpsRegion ? qe : a2;
-        var c = lpsRegion ? m.C : m.C - ((ulong)qe << 48);
-        var sh = System.Numerics.BitOperations.LeadingZeroCount(a) - 16;
-        m.A = a << sh;
-        m.C = c << sh;
-        m.Ct -= sh;
-        if (m.Ct <= 32) Refill(ref m);
-        return (s & 1) ^ (flip ? 1u : 0u);
     }
 
     private static uint RawBit(ref Mq m)
@@ -328,16 +263,16 @@ internal sealed unsafe class Tier1
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void SigStep(byte* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc)
+    private void SigStep(uint* cx0, int fstride, ref ulong c, ref uint a, ref int ct, ref byte* bp, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc)
     {
         var sh = 3 * ci;
         if ((f & ((SigThis | PiThis) << sh)) == 0 && (f & (Neighbours << sh)) != 0)
         {
-            if (Decode(ref m, cx0 + zc[(f >> sh) & 0x1FF]) != 0)
+            if (DecodeLocals(ref c, ref a, ref ct, ref bp, cx0 + zc[(f >> sh) & 0x1FF]) != 0)
             {
                 var lu = SignIndex(f, fp[-1], fp[1], ci);
                 var sc = Sc[lu];
-                var v = Decode(ref m, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
+                var v = DecodeLocals(ref c, ref a, ref ct, ref bp, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
                 *dp = v != 0 ? -oneplushalf : oneplushalf;
                 Update(fstride, ref f, fp, ci, v, vsc && ci == 0);
             }
@@ -345,6 +280,7 @@ internal sealed unsafe class Tier1
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void SigPass(byte* zc, int bpno, bool vsc)
     {
         if (vsc) SigPassBody(zc, bpno, true);
@@ -354,7 +290,10 @@ internal sealed unsafe class Tier1
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SigPassBody(byte* zc, int bpno, bool vsc)
     {
-        var m = mq;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
         var cxb = ctx;
         var fstride = stride;
         var one = 1 << bpno;
@@ -369,92 +308,232 @@ internal sealed unsafe class Tier1
             {
                 var f = *fp;
                 if (f == 0) continue;
-                SigStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc);
-                SigStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, false);
-                SigStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, false);
-                SigStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, false);
+                SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc);
+                SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, false);
+                SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, false);
+                SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, false);
                 *fp = f;
             }
         }
-        if (k < h)
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
+        if (k < h) SigPassTail(zc, oneplushalf, fp, dp, h - k, vsc);
+    }
+
+    /// <summary>
+    /// The last stripe of the significance pass when it has fewer than four rows (all of a one-row code-block), in a
+    /// method of its own so that its loop gets the registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void SigPassTail(byte* zc, int oneplushalf, uint* fp, int* dp, int rows, bool vsc)
+    {
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
+        var cxb = ctx;
+        var fstride = stride;
+        var w = Width;
+        if (rows == 1)
         {
-            var rows = h - k;
+            for (var end = fp + w; fp < end; fp++, dp++)
+            {
+                var f = *fp;
+                if ((f & (SigThis | PiThis)) != 0 || (f & Neighbours) == 0) continue;
+                SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc);
+                *fp = f;
+            }
+        }
+        else
+        {
             for (var i = 0; i < w; i++, fp++, dp++)
             {
                 var f = *fp;
                 if (f == 0) continue;
-                for (var j = 0; j < rows; j++) SigStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc);
+                for (var j = 0; j < rows; j++) SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc);
                 *fp = f;
             }
         }
-        mq = m;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
     }
 
+    /// <summary>
+    /// The standard's BYTEIN on the decoder registers held in locals (see <see cref="Mq"/>), until more than 32
+    /// bits are ready.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void RefStep(byte* cx0, ref Mq m, ref uint f, int* dp, int ci, int poshalf)
+    private static void RefillLocals(ref ulong c, ref int ct, ref byte* bp)
     {
-        var sh = 3 * ci;
-        if ((f & ((SigThis | PiThis) << sh)) == SigThis << sh)
+        do
         {
-            var fs = f >> sh;
-            var cx = (fs & MuThis) != 0 ? CtxMag + 2 : (fs & Neighbours) != 0 ? CtxMag + 1 : CtxMag;
-            var v = Decode(ref m, cx0 + cx);
-            var d = *dp;
-            *dp = d + ((v ^ (uint)(d >>> 31)) != 0 ? poshalf : -poshalf);
-            f |= MuThis << sh;
-        }
+            if (bp[0] == 0xFF)
+            {
+                if (bp[1] > 0x8F)
+                {
+                    c += 0xFFUL << (40 - ct);
+                    ct += 8;
+                }
+                else
+                {
+                    bp++;
+                    c += (ulong)bp[0] << (41 - ct);
+                    ct += 7;
+                }
+            }
+            else
+            {
+                bp++;
+                c += (ulong)bp[0] << (40 - ct);
+                ct += 8;
+            }
+        } while (ct <= 32);
     }
 
+    /// <summary>
+    /// One MQ decision in context <paramref name="cx"/> (ISO 15444-1 C.3.2) on the decoder registers a pass holds in
+    /// locals (see <see cref="Mq"/>). The common case (MPS, no renormalisation) is a compare and a subtract;
+    /// renormalising is one shift by the leading zeros of A.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint DecodeLocals(ref ulong c, ref uint a, ref int ct, ref byte* bp, uint* cx)
+    {
+        var e = *cx;
+        var qe = e & 0xFFFF;
+        var an = a - qe;
+        uint d;
+        if ((uint)(c >> 48) < qe)
+        {
+            if (an < qe)
+            {
+                d = e >> 31;
+                *cx = Tier1Tables.Mq[e >> 16 & 0x7F];
+            }
+            else
+            {
+                d = (e >> 31) ^ 1;
+                *cx = Tier1Tables.Mq[e >> 23 & 0x7F];
+            }
+            an = qe;
+        }
+        else
+        {
+            c -= (ulong)qe << 48;
+            if (an >= 0x8000)
+            {
+                a = an;
+                return e >> 31;
+            }
+            if (an < qe)
+            {
+                d = (e >> 31) ^ 1;
+                *cx = Tier1Tables.Mq[e >> 23 & 0x7F];
+            }
+            else
+            {
+                d = e >> 31;
+                *cx = Tier1Tables.Mq[e >> 16 & 0x7F];
+            }
+        }
+        var sh = System.Numerics.BitOperations.LeadingZeroCount(an) - 16;
+        a = an << sh;
+        c <<= sh;
+        ct -= sh;
+        if (ct <= 32) RefillLocals(ref c, ref ct, ref bp);
+        return d;
+    }
+
+    /// <summary>
+    /// One MQ decision in a context whose table entry the caller holds in a local (<paramref name="e"/>), with no
+    /// branch on the outcome: the interval exchange, the next state and the renormalisation are selected with masks.
+    /// For the refinement bits of the lower bit planes, close to random and nearly all in one context, a
+    /// mispredicted branch and the store and reload of the context's state cost more than the extra work.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint DecodeHeld(ref ulong c, ref uint a, ref int ct, ref byte* bp, ref uint e)
+    {
+        var s = e;
+        var qe = s & 0xFFFF;
+        var a2 = a - qe;
+        var qs = (ulong)qe << 48;
+        var lps = c < qs ? 1u : 0u;
+        var exchange = a2 < qe ? 1u : 0u;
+        var lpsMask = 0u - lps;
+        var an = a2 ^ ((a2 ^ qe) & lpsMask);
+        c -= qs & ((ulong)lps - 1);
+        var flip = lps ^ exchange;
+        var next = Tier1Tables.Mq[(s >> (int)(16 + 7 * flip)) & 0x7F];
+        var renormMask = 0u - (an < 0x8000 ? 1u : 0u);
+        e = s ^ ((s ^ next) & renormMask);
+        var sh = System.Numerics.BitOperations.LeadingZeroCount(an) - 16;
+        a = an << sh;
+        c <<= sh;
+        ct -= sh;
+        if (ct <= 32) RefillLocals(ref c, ref ct, ref bp);
+        return (s >> 31) ^ flip;
+    }
+
+    /// <summary>
+    /// Magnitude refinement: every sample significant before this bit plane (significant, not newly so in this
+    /// plane's significance pass) gets one bit. The candidates of a column come out of its flag word in one mask and
+    /// are visited by their bit positions; the context of samples refined before (nearly all of them in the lower
+    /// planes) stays in a register for the whole pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void RefPass(int bpno)
     {
-        var m = mq;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
         var cxb = ctx;
-        var fstride = stride;
+        var held = cxb[CtxMag + 2];
         var poshalf = (1 << bpno) >> 1;
         int w = Width, h = Height;
         var fp = flags + stride + 1;
         var dp = Data;
-        int k;
-        for (k = 0; k + 4 <= h; k += 4, fp += 2, dp += 3 * w)
+        // Row offset in the data by the position of the row's significance bit (4 + 3r).
+        var rowOffset = stackalloc int[16];
+        for (var r = 0; r < 4; r++) rowOffset[4 + 3 * r] = r * w;
+        for (var k = 0; k < h; k += 4, fp += 2, dp += 3 * w)
         {
             for (var i = 0; i < w; i++, fp++, dp++)
             {
                 var f = *fp;
-                if ((f & SigAll) == 0) continue;
-                RefStep(cxb, ref m, ref f, dp, 0, poshalf);
-                RefStep(cxb, ref m, ref f, dp + w, 1, poshalf);
-                RefStep(cxb, ref m, ref f, dp + 2 * w, 2, poshalf);
-                RefStep(cxb, ref m, ref f, dp + 3 * w, 3, poshalf);
-                *fp = f;
+                var todo = f & SigAll & ~(f >> 17); // significant, not visited in this plane's significance pass
+                if (todo == 0) continue;
+                *fp = f | todo << 16; // refined (mu) from now on
+                do
+                {
+                    var pos = System.Numerics.BitOperations.TrailingZeroCount(todo);
+                    todo &= todo - 1;
+                    var fs = f >> (pos - 4);
+                    uint v;
+                    if ((fs & MuThis) != 0) v = DecodeHeld(ref c, ref a, ref ct, ref bp, ref held);
+                    else v = DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + ((fs & Neighbours) != 0 ? CtxMag + 1 : CtxMag));
+                    var d = dp + rowOffset[pos];
+                    var x = *d;
+                    var neg = (int)(v ^ (uint)(x >>> 31)) - 1; // 0: away from zero, -1: towards it
+                    *d = x + ((poshalf ^ neg) - neg);
+                } while (todo != 0);
             }
         }
-        if (k < h)
-        {
-            var rows = h - k;
-            for (var i = 0; i < w; i++, fp++, dp++)
-            {
-                var f = *fp;
-                if ((f & SigAll) == 0) continue;
-                for (var j = 0; j < rows; j++) RefStep(cxb, ref m, ref f, dp + j * w, j, poshalf);
-                *fp = f;
-            }
-        }
-        mq = m;
+        cxb[CtxMag + 2] = held;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
     }
 
     /// <summary>Cleanup step: zero coding (unless <paramref name="known"/>, the run-length position) and sign.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CleanStep(byte* cx0, int fstride, ref Mq m, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc, bool known)
+    private void CleanStep(uint* cx0, int fstride, ref ulong c, ref uint a, ref int ct, ref byte* bp, ref uint f, uint* fp, int* dp, byte* zc, int ci, int oneplushalf, bool vsc, bool known)
     {
         var sh = 3 * ci;
-        if (!known && Decode(ref m, cx0 + zc[(f >> sh) & 0x1FF]) == 0) return;
+        if (!known && DecodeLocals(ref c, ref a, ref ct, ref bp, cx0 + zc[(f >> sh) & 0x1FF]) == 0) return;
         var lu = SignIndex(f, fp[-1], fp[1], ci);
         var sc = Sc[lu];
-        var v = Decode(ref m, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
+        var v = DecodeLocals(ref c, ref a, ref ct, ref bp, cx0 + (sc & 0x7F)) ^ (uint)(sc >> 7);
         *dp = v != 0 ? -oneplushalf : oneplushalf;
         Update(fstride, ref f, fp, ci, v, vsc && ci == 0);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void CleanPass(byte* zc, int bpno, bool vsc)
     {
         if (vsc) CleanPassBody(zc, bpno, true);
@@ -464,7 +543,10 @@ internal sealed unsafe class Tier1
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CleanPassBody(byte* zc, int bpno, bool vsc)
     {
-        var m = mq;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
         var cxb = ctx;
         var fstride = stride;
         var one = 1 << bpno;
@@ -478,58 +560,153 @@ internal sealed unsafe class Tier1
             for (var i = 0; i < w; i++, fp++, dp++)
             {
                 var f = *fp;
+                var first = 0; // the rows above it are settled by run-length decoding
                 if (f == 0)
                 {
-                    if (Decode(ref m, cxb + CtxAgg) == 0) continue;
-                    var runlen = (int)(Decode(ref m, cxb + CtxUni) << 1);
-                    runlen |= (int)Decode(ref m, cxb + CtxUni);
-                    switch (runlen)
+                    if (DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxAgg) == 0) continue;
+                    var runlen = (int)(DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxUni) << 1);
+                    runlen |= (int)DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxUni);
+                    switch (runlen) // the first significant row: its sign only
                     {
                         case 0:
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, true);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc, true);
                             break;
                         case 1:
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, true);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, true);
                             break;
                         case 2:
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, true);
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, true);
                             break;
                         default:
-                            CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, true);
+                            CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, true);
                             break;
                     }
+                    first = runlen + 1;
                 }
-                else
-                {
-                    if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
-                    if ((f & ((SigThis | PiThis) << 3)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
-                    if ((f & ((SigThis | PiThis) << 6)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
-                    if ((f & ((SigThis | PiThis) << 9)) == 0) CleanStep(cxb, fstride, ref m, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
-                }
+                // One call site per row (with the run-length ones, 8 in all): more and the JIT stops inlining the
+                // step, which puts the decoder registers on the stack.
+                if (first <= 0 && (f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+                if (first <= 1 && (f & ((SigThis | PiThis) << 3)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, vsc, false);
+                if (first <= 2 && (f & ((SigThis | PiThis) << 6)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, vsc, false);
+                if (first <= 3 && (f & ((SigThis | PiThis) << 9)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 3 * w, zc, 3, oneplushalf, vsc, false);
                 *fp = f & ~PiAll;
             }
         }
-        if (k < h)
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
+        if (k < h) CleanPassTail(zc, oneplushalf, fp, dp, h - k, vsc);
+    }
+
+    /// <summary>The last stripe of the cleanup pass when it has fewer than four rows (no run-length mode).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void CleanPassTail(byte* zc, int oneplushalf, uint* fp, int* dp, int rows, bool vsc)
+    {
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
+        var cxb = ctx;
+        var fstride = stride;
+        var w = Width;
+        if (rows == 1)
         {
-            var rows = h - k;
+            for (var end = fp + w; fp < end; fp++, dp++)
+            {
+                var f = *fp;
+                if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+                *fp = f & ~PiThis;
+            }
+        }
+        else
+        {
             for (var i = 0; i < w; i++, fp++, dp++)
             {
                 var f = *fp;
                 for (var j = 0; j < rows; j++)
                     if ((f & ((SigThis | PiThis) << (3 * j))) == 0)
-                        CleanStep(cxb, fstride, ref m, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc, false);
+                        CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + j * w, zc, j, oneplushalf, vsc, false);
                 *fp = f & ~PiAll;
             }
         }
-        mq = m;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
     }
 
+    // One-row code-blocks (one-row images, as NCEP and CMC write fields with a bitmap): each pass is one loop over
+    // the row, with no stripes and no tail.
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void SigPassRow(byte* zc, int bpno, bool vsc)
+    {
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
+        var cxb = ctx;
+        var fstride = stride;
+        var one = 1 << bpno;
+        var oneplushalf = one | (one >> 1);
+        var fp = flags + fstride + 1;
+        var dp = Data;
+        for (var end = fp + Width; fp < end; fp++, dp++)
+        {
+            var f = *fp;
+            if ((f & (SigThis | PiThis)) != 0 || (f & Neighbours) == 0) continue;
+            SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc);
+            *fp = f;
+        }
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void RefPassRow(int bpno)
+    {
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
+        var cxb = ctx;
+        var held = cxb[CtxMag + 2];
+        var poshalf = (1 << bpno) >> 1;
+        var fp = flags + stride + 1;
+        var dp = Data;
+        for (var end = fp + Width; fp < end; fp++, dp++)
+        {
+            var f = *fp;
+            if ((f & (SigThis | PiThis)) != SigThis) continue;
+            uint v;
+            if ((f & MuThis) != 0) v = DecodeHeld(ref c, ref a, ref ct, ref bp, ref held);
+            else v = DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + ((f & Neighbours) != 0 ? CtxMag + 1 : CtxMag));
+            var x = *dp;
+            var neg = (int)(v ^ (uint)(x >>> 31)) - 1;
+            *dp = x + ((poshalf ^ neg) - neg);
+            *fp = f | MuThis;
+        }
+        cxb[CtxMag + 2] = held;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void CleanPassRow(byte* zc, int bpno, bool vsc)
+    {
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
+        var cxb = ctx;
+        var fstride = stride;
+        var one = 1 << bpno;
+        var oneplushalf = one | (one >> 1);
+        var fp = flags + fstride + 1;
+        var dp = Data;
+        for (var end = fp + Width; fp < end; fp++, dp++)
+        {
+            var f = *fp;
+            if ((f & (SigThis | PiThis)) == 0) CleanStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc, false);
+            *fp = f & ~PiThis;
+        }
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void SigPassRaw(int bpno, bool vsc)
     {
         var m = mq;
@@ -566,6 +743,7 @@ internal sealed unsafe class Tier1
         mq = m;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void RefPassRaw(int bpno)
     {
         var m = mq;

@@ -13,7 +13,7 @@ internal static unsafe class Tier1Tables
 
     /// <summary>
     /// MQ state table indexed by state * 2 + MPS: bits 0-15 Qe, 16-22 the next index after an MPS, 23-29 after an LPS
-    /// (the MPS flip of the switching states already folded in).
+    /// (the MPS flip of the switching states already folded in), bit 31 the MPS. A context holds its entry itself.
     /// </summary>
     public static readonly uint* Mq;
 
@@ -52,7 +52,7 @@ internal static unsafe class Tier1Tables
             var swap = s is 0 or 6 or 14;
             var nextMps = nmps[s] * 2 + mps;
             var nextLps = nlps[s] * 2 + (swap ? 1 - mps : mps);
-            MqArray[s * 2 + mps] = qe[s] | (uint)nextMps << 16 | (uint)nextLps << 23;
+            MqArray[s * 2 + mps] = qe[s] | (uint)nextMps << 16 | (uint)nextLps << 23 | (uint)mps << 31;
         }
 
         for (var orient = 0; orient < 4; orient++)
