@@ -128,7 +128,13 @@ public static class PipelineHost
         return akka;
     }
 
-    /// <summary>The failover timings as HOCON: stable-after, down-removal margin, failure detector pause, shard retry interval.</summary>
+    /// <summary>
+    /// The failover timings as HOCON: stable-after, down-removal margin, failure detector pause, shard retry interval,
+    /// and the leader's tick (Akka's 1 s): the leader moves a downed member to removed on its next tick after the
+    /// survivors have seen the downing, and the removal starts the margin. The tick decides no membership on its own
+    /// (downing stays with the split brain resolver, the margin after removal is unchanged); a quarter second
+    /// takes ~0.4 s off a failover for a few cheap in-memory checks a second.
+    /// </summary>
     public static string FailoverHocon(NodeSettings node, ClusterFailoverSettings cluster)
     {
         static string Ms(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) + "ms";
@@ -137,6 +143,7 @@ public static class PipelineHost
             akka.cluster.down-removal-margin = {Ms(cluster.EffectiveDownRemovalMargin(node))}
             akka.cluster.failure-detector.acceptable-heartbeat-pause = {Ms(cluster.HeartbeatPause)}
             akka.cluster.sharding.retry-interval = {Ms(cluster.ShardRetryInterval)}
+            akka.cluster.leader-actions-interval = 250ms
             """;
     }
 

@@ -1,3 +1,5 @@
+using LinqToDB;
+using LinqToDB.Data;
 using Microsoft.Data.Sqlite;
 using Pipeline.Actors.ModelRuns;
 using Pipeline.Actors.Persistence;
@@ -33,6 +35,22 @@ public sealed class PipelinePersistenceSpecs : Akka.TestKit.Xunit2.TestKit, IDis
         Assert.Equal("wal", Scalar(db, "PRAGMA journal_mode;"));
         // Both admissions of the batch are one row.
         Assert.Equal(1L, Scalar(db, "SELECT COUNT(*) FROM journal WHERE persistence_id = 'model-run-" + Run + "'"));
+    }
+
+    [Theory]
+    [InlineData(SqliteSynchronous.Normal, 1L)]
+    [InlineData(SqliteSynchronous.Full, 2L)]
+    public void Should_open_journal_connections_with_the_configured_synchronous_when_sqlite(SqliteSynchronous synchronous, long expected)
+    {
+        var connection = PipelinePersistence.PrepareSqlite(new PipelinePersistenceOptions { DataDirectory = _dir });
+
+        // The journal's connections come from these options; pooled connections are reopened and must get it again.
+        for (var open = 0; open < 2; open++)
+        {
+            using var db = new LinqToDB.Data.DataConnection(PipelinePersistence.SqliteDataOptions(connection, synchronous));
+            Assert.Equal(expected, db.Execute<long>("PRAGMA synchronous;"));
+            Assert.Equal("wal", db.Execute<string>("PRAGMA journal_mode;"));
+        }
     }
 
     [Fact]

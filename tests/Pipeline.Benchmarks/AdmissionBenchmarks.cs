@@ -63,7 +63,14 @@ public class AdmissionBenchmarks
         else if (Provider == "sqlite")
         {
             _dir = Path.Combine(Path.GetTempPath(), "pipeline-admission-bench", Guid.NewGuid().ToString("N"));
-            persistence = new PipelinePersistenceOptions { DataDirectory = _dir };
+            // PIPELINE_BENCH_SQLITE_SYNCHRONOUS=Full measures the fsync-per-commit setting (default: the options' Normal).
+            persistence = new PipelinePersistenceOptions
+            {
+                DataDirectory = _dir,
+                SqliteSynchronous = Environment.GetEnvironmentVariable("PIPELINE_BENCH_SQLITE_SYNCHRONOUS") is { Length: > 0 } sync
+                    ? Enum.Parse<SqliteSynchronous>(sync, ignoreCase: true)
+                    : new PipelinePersistenceOptions().SqliteSynchronous,
+            };
         }
         else
         {

@@ -39,7 +39,8 @@ public sealed class ConfigurationSpecs
         Assert.Equal(TimeSpan.FromSeconds(5), config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
         Assert.Equal(TimeSpan.FromSeconds(5), config.GetTimeSpan("akka.cluster.down-removal-margin"));
         Assert.Equal(TimeSpan.FromSeconds(3), config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
-        Assert.Equal(TimeSpan.FromMilliseconds(500), config.GetTimeSpan("akka.cluster.sharding.retry-interval"));
+        Assert.Equal(TimeSpan.FromMilliseconds(200), config.GetTimeSpan("akka.cluster.sharding.retry-interval"));
+        Assert.Equal(TimeSpan.FromMilliseconds(250), config.GetTimeSpan("akka.cluster.leader-actions-interval"));
 
         // The margin follows stable-after unless set; the deprecated key still counts when the new one is absent.
         var old = Akka.Configuration.ConfigurationFactory.ParseString(PipelineHost.FailoverHocon(

@@ -1,8 +1,12 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Persistence.Sql;
+using Akka.Persistence.Sql.Config;
+using LinqToDB;
+using LinqToDB.Interceptors;
 using Microsoft.Data.Sqlite;
 
 namespace Pipeline.Actors.Persistence;
@@ -14,6 +18,16 @@ public enum PersistenceProvider
 
     /// <summary>PostgreSQL (the cluster).</summary>
     PostgreSql,
+}
+
+/// <summary>SQLite's <c>PRAGMA synchronous</c> for the journal's connections (WAL mode).</summary>
+public enum SqliteSynchronous
+{
+    /// <summary>Commits survive a process crash; fsync at WAL checkpoints only.</summary>
+    Normal,
+
+    /// <summary>Every commit is fsynced: survives a power loss too.</summary>
+    Full,
 }
 
 /// <summary>The <c>Pipeline:Persistence</c> section.</summary>
@@ -43,6 +57,14 @@ public sealed record PipelinePersistenceOptions
 
     /// <summary>Concurrent journal writers; default 1 for SQLite (one writer at a time), 3 for PostgreSQL.</summary>
     public int? JournalParallelism { get; init; }
+
+    /// <summary>
+    /// SQLite's <c>synchronous</c> for the journal's connections. <see cref="SqliteSynchronous.Normal"/> (the default):
+    /// in WAL mode a commit is in the operating system's hands when it returns, so it survives the process dying
+    /// (kill -9, a crash); only a power loss or kernel crash can take back the last commits since the WAL was last
+    /// synced. <see cref="SqliteSynchronous.Full"/>: every commit waits for fsync, and survives a power loss too.
+    /// </summary>
+    public SqliteSynchronous SqliteSynchronous { get; init; } = SqliteSynchronous.Normal;
 
     /// <summary>Every problem, each naming its key.</summary>
     public IReadOnlyList<string> Errors(string section = Section)
@@ -102,8 +124,40 @@ public static class PipelinePersistence
     }
 
     /// <summary>Adds the SQL journal and snapshot store (SQLite or PostgreSQL) as the default persistence plugins.</summary>
-    public static AkkaConfigurationBuilder AddPipelinePersistence(this AkkaConfigurationBuilder builder, PipelinePersistenceOptions options) =>
-        builder.AddHocon(Config(options), HoconAddMode.Prepend);
+    public static AkkaConfigurationBuilder AddPipelinePersistence(this AkkaConfigurationBuilder builder, PipelinePersistenceOptions options)
+    {
+        var config = Config(options);
+        builder.AddHocon(config, HoconAddMode.Prepend);
+        // SQLite's synchronous is per connection and has no connection-string keyword: every connection the journal,
+        // snapshot store and queries open runs the pragma first (linq2db's connection interceptor).
+        if (options.Provider == PersistenceProvider.Sqlite)
+            builder.AddSetup(new DataOptionsSetup(SqliteDataOptions(config.GetString("akka.persistence.journal.sql.connection-string"), options.SqliteSynchronous)));
+        return builder;
+    }
+
+    /// <summary>linq2db options for the SQLite journal: the connection string and the <c>synchronous</c> pragma on open.</summary>
+    public static DataOptions SqliteDataOptions(string connectionString, SqliteSynchronous synchronous) =>
+        new DataOptions().UseConnectionString(SqliteProvider, connectionString).UseInterceptor(new SqlitePragmas(synchronous));
+
+    /// <summary>Sets <c>synchronous</c> on every connection as it opens (pooled connections too: the pragma is cheap).</summary>
+    private sealed class SqlitePragmas(SqliteSynchronous synchronous) : ConnectionInterceptor
+    {
+        private readonly string _sql = "PRAGMA synchronous=" + (synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL") + ";";
+
+        public override void ConnectionOpened(ConnectionEventData eventData, DbConnection connection)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = _sql;
+            command.ExecuteNonQuery();
+        }
+
+        public override async Task ConnectionOpenedAsync(ConnectionEventData eventData, DbConnection connection, CancellationToken cancellationToken)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = _sql;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
 
     /// <summary>The SQLite connection string for the options; creates the directory and switches the file to WAL.</summary>
     public static string PrepareSqlite(PipelinePersistenceOptions options)

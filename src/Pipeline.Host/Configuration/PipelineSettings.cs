@@ -98,11 +98,12 @@ public sealed class ClusterFailoverSettings
 
     /// <summary>
     /// <c>akka.cluster.sharding.retry-interval</c>: how often a shard region asks the coordinator again where a
-    /// shard lives while it holds messages for it (and retries registering). Asking is cheap and the coordinator
-    /// ignores the asks during the removal margin; the default 0.5 s (Akka's is 2 s) lets a re-homed shard start
-    /// within half a second of the margin's end.
+    /// shard lives while it holds messages for it (and retries registering with a new coordinator). Asking is cheap
+    /// (one small message per held shard per tick, only while a home is unknown) and the coordinator ignores the asks
+    /// during the removal margin; the default 0.2 s (Akka's is 2 s) lets a re-homed shard start within 0.2 s of the
+    /// margin's end, and regions register with a coordinator that moved within 0.2 s of it becoming active.
     /// </summary>
-    public TimeSpan ShardRetryInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan ShardRetryInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
     /// How often a data stream wakes the runs that may still have work until each answers settled (the wake is
