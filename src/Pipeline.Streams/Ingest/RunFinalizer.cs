@@ -74,6 +74,7 @@ public sealed class RunFinalizer(
             clock.Restart();
         }
         var timings = new ConversionTimings();
+        var staging = FileZarrModes.IsStaging(run.Outputs);
         var problems = new List<string>();
         var paths = new List<(FinalizedFile File, string Path)>();
         foreach (var f in run.Indexed)
@@ -115,9 +116,11 @@ public sealed class RunFinalizer(
             }
             else
             {
-                // The fields' chunks come from the per-file Zarrs (a store-side copy each); only what they cannot give is decoded.
+                // The fields' chunks come from the per-file Zarrs or staging areas (a store-side copy each); only what they
+                // cannot give is decoded. Both places are tried, the dataset's present mode first, so files processed
+                // before a change of Outputs:FileZarr are still copied.
                 reused = new PerFileChunks(store, zarrKey, paths.GroupBy(p => p.Path, StringComparer.Ordinal)
-                    .ToDictionary(g => g.Key, g => OutputLayout.FileZarr(run.RunId, OutputLayout.FileName(g.First().File.DataId)), StringComparer.Ordinal));
+                    .ToDictionary(g => g.Key, g => PerFilePlaces(run.RunId, OutputLayout.FileName(g.First().File.DataId), staging), StringComparer.Ordinal));
                 var options = FileProcessor.Options(run.Outputs) with { Parallelism = Environment.ProcessorCount, ChunkSource = reused, Timings = timings };
                 var summary = await GribToZarr.ConvertAsync([.. paths.Select(p => p.Path)], runStore, options, cancellationToken: cancellationToken).ConfigureAwait(false);
                 Phase("run zarr");
@@ -140,6 +143,7 @@ public sealed class RunFinalizer(
             }
         }
 
+        bool IsNetCdf(FinalizedFile f) => formats.TryGetValue(f.DataId, out var ff) && ff.IsNetCdf();
         var manifest = new
         {
             run = run.RunId.ToString(),
@@ -148,6 +152,8 @@ public sealed class RunFinalizer(
             completedAt = run.CompletedAt,
             format = runFormat,
             zarr = zarrKey,
+            // What each GRIB2 file wrote (Outputs:FileZarr): its own Zarr ("full") or a staging area ("staging").
+            fileZarr = staging ? FileZarrModes.Staging : FileZarrModes.Full,
             groups,
             fields,
             values,
@@ -162,7 +168,9 @@ public sealed class RunFinalizer(
                 step = f.Step,
                 location = f.Location.AbsoluteUri,
                 format = formats.TryGetValue(f.DataId, out var ff) ? ff.Name() : null,
-                zarr = OutputLayout.FileZarr(run.RunId, OutputLayout.FileName(f.DataId)),
+                // Staging: a GRIB2 file has no Zarr of its own (NetCDF files always do); its staging area is listed.
+                zarr = staging && !IsNetCdf(f) ? null : OutputLayout.FileZarr(run.RunId, OutputLayout.FileName(f.DataId)),
+                staging = staging && !IsNetCdf(f) ? OutputLayout.FileStaging(run.RunId, OutputLayout.FileName(f.DataId)) : null,
                 references = OutputLayout.FileReferences(run.RunId, OutputLayout.FileName(f.DataId)),
                 // NetCDF has no .idx: its byte ranges are in the references.
                 idx = formats.TryGetValue(f.DataId, out var fi) && fi.IsNetCdf() ? null : OutputLayout.FileIdx(run.RunId, OutputLayout.FileName(f.DataId)),
@@ -193,6 +201,11 @@ public sealed class RunFinalizer(
     }
 
     private static string? PublicBaseUrl(OutputOptions outputs) => outputs.PublicBaseUrl;
+
+    /// <summary>Where a GRIB2 file's chunks may be: its staging area and its own Zarr, the dataset's present mode first.</summary>
+    private static IReadOnlyList<string> PerFilePlaces(ModelRunId run, string name, bool staging) => staging
+        ? [OutputLayout.FileStaging(run, name), OutputLayout.FileZarr(run, name)]
+        : [OutputLayout.FileZarr(run, name), OutputLayout.FileStaging(run, name)];
 
     /// <summary>
     /// A NetCDF run: the files' references combined along their shared unlimited dimension (ocean_time, time), in
