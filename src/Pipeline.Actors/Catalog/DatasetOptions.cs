@@ -114,7 +114,11 @@ public static class FileZarrModes
 {
     public const string Full = "full";
     public const string Staging = "staging";
-    public const string Default = Full;
+    /// <summary>
+    /// Staging: 14 PUTs per 1.0 degree file instead of 135, end to end 1.6x faster on s3rver (README, End-to-end
+    /// benchmark); the run Zarr is the same bytes.
+    /// </summary>
+    public const string Default = Staging;
 
     /// <summary>True for <c>staging</c> (any case); false for <c>full</c> and anything else (the validator rejects the rest).</summary>
     public static bool IsStaging(OutputOptions outputs) => string.Equals(outputs.FileZarr, Staging, StringComparison.OrdinalIgnoreCase);
