@@ -85,6 +85,24 @@ public static class StoreProfile
                     Console.WriteLine($"{label}, {c} file(s) at once: {run.Files.Count / wall:0.00} files/s, {wall / run.Files.Count * 1000:0} ms per file on the wall, " +
                                       $"{run.TotalValues / wall / 1e6:0.00} M values/s; CPU per file: ours {(Cpu(null) - ours) / run.Files.Count:0} ms, " +
                                       $"s3rver {(Cpu(s3rverPid) - theirs) / run.Files.Count:0} ms; requests per file: {profiled.Summary(run.Files.Count)}");
+                    if (c != 1) continue;
+                    // Finalizing that run: the run Zarr from the per-file chunks (store-side copies), refs, manifest.
+                    var localFiles = new LocalFiles();
+                    foreach (var f in run.Files) localFiles.Remember(Work(run, f, "t1").RunId, f.RelPath, f.FullPath);
+                    await using var fetcher = new Pipeline.Streams.Fetch.Fetcher(new Pipeline.Streams.Fetch.FetchSettings
+                    {
+                        CacheDirectory = Path.Combine(work, "cache"), Defaults = new Pipeline.Streams.Fetch.FetchOptions { AllowedHosts = ["127.0.0.1"] },
+                    });
+                    using var http = new HttpClient();
+                    var finalizer = new RunFinalizer(stores, fetcher, localFiles, new Wis2Notifier(null, new Pipeline.Streams.Announcements.InMemoryDeadLetterStore()), http);
+                    var indexed = run.Files.Select(f => new FinalizedFile(f.RelPath, f.Sha512, f.RelPath, null, null, new Uri("http://127.0.0.1/" + f.RelPath))).ToList();
+                    profiled.Reset();
+                    (ours, theirs) = (Cpu(null), Cpu(s3rverPid));
+                    clock.Restart();
+                    var done = await finalizer.FinalizeAsync(new RunFinalization(Work(run, run.Files[0], "t1").RunId, 1, "complete", DateTimeOffset.UtcNow, indexed, [], outputs));
+                    var took = clock.Elapsed.TotalSeconds;
+                    Console.WriteLine($"{label}, finalizing those {run.Files.Count} files: {took:0.00} s ({done.FieldsCopied} of {done.Fields} fields copied); " +
+                                      $"CPU: ours {Cpu(null) - ours:0} ms, s3rver {Cpu(s3rverPid) - theirs:0} ms; requests per file: {profiled.Summary(run.Files.Count)}");
                 }
             }
             // What one file's objects are (local store of the last pass).

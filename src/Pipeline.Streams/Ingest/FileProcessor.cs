@@ -102,7 +102,8 @@ public sealed class FileRejectedException(string message, Exception? inner = nul
 
 /// <summary>
 /// The decode-and-write step for one fetched GRIB2 file: its own cfgrib-layout Zarr (chunks and consolidated
-/// metadata), kerchunk <c>scan_grib</c>-style references pointing at the original file's URL, and a wgrib2-style
+/// metadata; with <c>Outputs:FileZarr</c> <c>staging</c>, the default, only the data chunks and the consolidated
+/// metadata, what the run Zarr is assembled from), kerchunk <c>scan_grib</c>-style references pointing at the original file's URL, and a wgrib2-style
 /// <c>.idx</c>. Every key is deterministic (<see cref="OutputLayout"/>), every object written whole, so processing a
 /// file twice writes the same bytes. Thread-safe; the graph runs several at once.
 /// </summary>

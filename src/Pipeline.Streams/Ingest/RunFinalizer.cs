@@ -194,7 +194,7 @@ public sealed class RunFinalizer(
         Phase("notify+trigger");
         _log.LogInformation("Finalizing {Run} took: {Phases}; run Zarr phases: {Timings}", run.RunId, string.Join(", ", phases),
             string.Join(", ", timings.Phases.Select(p => $"{p.Phase} {p.Wall.TotalSeconds:0.00} s").Concat(timings.WorkerSteps.Select(w => $"[{w.Step} {w.Summed.TotalSeconds:0.00} s summed]"))));
-        _log.LogInformation("Finalized {Run} generation {Generation}: {Files} files ({Format}), {Fields} fields ({Copied} copied from the per-file Zarrs), {Groups} groups{Problems}",
+        _log.LogInformation("Finalized {Run} generation {Generation}: {Files} files ({Format}), {Fields} fields ({Copied} copied from the per-file chunks), {Groups} groups{Problems}",
             run.RunId, run.Generation, paths.Count, runFormat, fields, reused?.Copied ?? 0, groups.Count, problems.Count > 0 ? "; " + string.Join("; ", problems) : "");
         localFiles.ForgetRun(run.RunId);
         return new FinalizedRun(run.RunId, run.Generation, paths.Count, fields, values, zarrKey, groups, problems, notified, triggered, reused?.Copied ?? 0);
