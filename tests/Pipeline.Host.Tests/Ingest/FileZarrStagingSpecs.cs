@@ -78,13 +78,15 @@ public sealed class FileZarrStagingSpecs : IAsyncLifetime
     private async Task<List<string>> KeysAsync(IObjectStore store, string under = "") =>
         [.. (await store.ListAllAsync(StoreKey.Join(OutputLayout.RunPrefix(RunId), under))).Select(o => o.Key[(OutputLayout.RunPrefix(RunId).Length + 1)..])];
 
-    [Fact]
-    public async Task Should_write_only_the_data_chunks_one_consolidated_document_the_references_and_the_idx_when_the_file_zarr_is_staging()
+    [Theory]
+    [InlineData("zarr2", ".zmetadata")]
+    [InlineData("zarr3", "zarr.json")]
+    public async Task Should_write_only_the_data_chunks_one_consolidated_document_the_references_and_the_idx_when_the_file_zarr_is_staging(string format, string document)
     {
         var file = _run.Files[0];
         var name = OutputLayout.FileName(file.RelPath);
-        var staging = Outputs(FileZarrModes.Staging);
-        var full = Outputs(FileZarrModes.Full);
+        var staging = Outputs(FileZarrModes.Staging, format);
+        var full = Outputs(FileZarrModes.Full, format);
         using var stores = new OutputStores(staging.Store);
         var processed = await new FileProcessor(stores).ProcessAsync(Work(file), file.FullPath, staging);
         using var fullStores = new OutputStores(full.Store);
@@ -93,17 +95,17 @@ public sealed class FileZarrStagingSpecs : IAsyncLifetime
         var fullStore = fullStores.Get(full.Store);
 
         var keys = await KeysAsync(store);
-        var chunks = keys.Where(k => k.StartsWith($"staging/{name}/", StringComparison.Ordinal) && !k.EndsWith("/.zmetadata", StringComparison.Ordinal)).ToList();
+        var chunks = keys.Where(k => k.StartsWith($"staging/{name}/", StringComparison.Ordinal) && k != $"staging/{name}/{document}").ToList();
         Assert.Equal(file.FieldCount, chunks.Count); // one chunk per field at this resolution
-        Assert.Equal([$"idx/{name}.idx", $"refs/{name}.json", $"staging/{name}/.zmetadata", .. chunks.Order(StringComparer.Ordinal)],
-            keys.Order(StringComparer.Ordinal).ToList());
+        Assert.Equal(new[] { $"idx/{name}.idx", $"refs/{name}.json", $"staging/{name}/{document}" }.Concat(chunks).Order(StringComparer.Ordinal),
+            keys.Order(StringComparer.Ordinal));
         Assert.DoesNotContain(chunks, k => k.EndsWith(".zarray", StringComparison.Ordinal) || k.EndsWith(".zattrs", StringComparison.Ordinal)
-                                           || k.Contains("itude/", StringComparison.Ordinal));
-        Assert.True(await KeysAsync(fullStore, $"files/{name}.zarr") is { Count: > 100 }, "the full per-file Zarr has its metadata and coordinates");
+                                           || k.EndsWith("zarr.json", StringComparison.Ordinal) || k.Contains("itude/", StringComparison.Ordinal));
+        Assert.True(await KeysAsync(fullStore, $"files/{name}.zarr") is { Count: > 60 }, "the full per-file Zarr has its metadata and coordinates");
 
         // The one document and every chunk are the bytes the full per-file Zarr holds under the same keys.
         var prefix = OutputLayout.RunPrefix(RunId);
-        foreach (var key in chunks.Append($"staging/{name}/.zmetadata"))
+        foreach (var key in chunks.Append($"staging/{name}/{document}"))
         {
             var fullKey = $"files/{name}.zarr/" + key[$"staging/{name}/".Length..];
             var (a, b) = (await store.GetAsync($"{prefix}/{key}"), await fullStore.GetAsync($"{prefix}/{fullKey}"));
