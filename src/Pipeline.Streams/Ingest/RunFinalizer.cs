@@ -18,7 +18,7 @@ using Pipeline.Zarr.Storage;
 namespace Pipeline.Streams.Ingest;
 
 /// <summary>What finalizing a run wrote.</summary>
-/// <param name="FieldsCopied">GRIB2 fields whose run chunks were copied from the per-file Zarrs instead of decoded again.</param>
+/// <param name="FieldsCopied">GRIB2 fields whose run chunks were copied from the per-file chunks (staging areas or Zarrs) instead of decoded again.</param>
 public sealed record FinalizedRun(ModelRunId RunId, int Generation, int Files, int Fields, long Values, string? ZarrKey, IReadOnlyList<string> Groups,
     IReadOnlyList<string> Problems, bool Notified, bool Triggered, long FieldsCopied = 0);
 
@@ -157,7 +157,7 @@ public sealed class RunFinalizer(
             groups,
             fields,
             values,
-            // GRIB2 runs: fields whose chunks were copied from the per-file Zarrs rather than decoded again.
+            // GRIB2 runs: fields whose chunks were copied from the per-file chunks (staging areas or Zarrs) rather than decoded again.
             fieldsCopied = reused?.Copied,
             files = run.Indexed.Select(f => new
             {
