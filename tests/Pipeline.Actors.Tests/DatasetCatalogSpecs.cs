@@ -81,6 +81,22 @@ public sealed class DatasetCatalogSpecs
     }
 
     [Fact]
+    public void Should_name_the_key_and_the_allowed_values_when_the_file_zarr_mode_is_unknown()
+    {
+        var options = new DatasetCatalogOptions { Datasets = [DatasetOptions() with { Outputs = new OutputOptions { FileZarr = "chunks" } }] };
+
+        var e = Assert.Throws<DatasetCatalogException>(() => DatasetCatalog.Create(options));
+
+        var error = Assert.Single(e.Errors, m => m.StartsWith("Pipeline:Datasets:0:Outputs:FileZarr:"));
+        Assert.Contains("full or staging", error);
+        Assert.Contains("'chunks'", error);
+        Assert.Equal(FileZarrModes.Staging, DatasetCatalog.Create(new DatasetCatalogOptions
+        {
+            Datasets = [DatasetOptions() with { Outputs = new OutputOptions { FileZarr = "Staging" } }],
+        }).Get(new DatasetId(DatasetName)).Options.Outputs.FileZarr.ToLowerInvariant());
+    }
+
+    [Fact]
     public void Should_find_the_dataset_whose_rules_match_when_several_are_configured()
     {
         var catalog = CatalogOf(DatasetOptions(), DatasetOptions(id: "other") with { PathPatterns = [@"^other/(?<reftime>\d{10})/"] });

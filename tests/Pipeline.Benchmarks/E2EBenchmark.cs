@@ -18,7 +18,8 @@ namespace Pipeline.Benchmarks;
 /// loopback HTTP server, decoded, written as Zarr to s3rver, notified on Mosquitto; files/s, M values/s, latency from
 /// announcement to notification (p50, p99) and peak memory as the backlog grows. Needs the harness's services
 /// (<c>./build.sh services</c>, then the PIPELINE_TEST_* exports). Usage:
-/// <c>dotnet run -c Release --project tests/Pipeline.Benchmarks -- e2e N [--resolution DEG] [--out DIR]</c>;
+/// <c>dotnet run -c Release --project tests/Pipeline.Benchmarks -- e2e N [--resolution DEG] [--out DIR] [--file-zarr full|staging]</c>
+/// (<c>--file-zarr</c>: the dataset's <c>Outputs:FileZarr</c>, its default when left out);
 /// <c>e2e_bench.sh</c> runs it beside the Python path (cfgrib + xarray to_zarr) on the same files.
 /// </summary>
 public static class E2EBenchmark
@@ -68,7 +69,7 @@ public static class E2EBenchmark
         await subscriber.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(mqtt[0], int.Parse(mqtt[1], CultureInfo.InvariantCulture)).WithClientId("e2e-" + id).Build());
         await subscriber.SubscribeAsync(Topic, MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce);
 
-        var app = PipelineHost.Build([], overrides: new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Pipeline:Node:Port"] = "0",
             ["Pipeline:Management:Urls"] = "http://127.0.0.1:0",
@@ -90,7 +91,11 @@ public static class E2EBenchmark
             ["Pipeline:Sources:0:Topics:0"] = "v03.#",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Pipeline.Streams.Ingest.RunFinalizer"] = "Information", // where finalization's time goes
-        });
+        };
+        if (args.SkipWhile(a => a != "--file-zarr").Skip(1).FirstOrDefault() is { } mode) settings["Pipeline:Datasets:0:Outputs:FileZarr"] = mode;
+        var app = PipelineHost.Build([], overrides: settings);
+        var fileZarr = args.SkipWhile(a => a != "--file-zarr").Skip(1).FirstOrDefault();
+        Console.WriteLine($"per-file output (Outputs:FileZarr): {fileZarr ?? Pipeline.Actors.Catalog.FileZarrModes.Default + " (default)"}");
         await app.StartAsync();
         try
         {

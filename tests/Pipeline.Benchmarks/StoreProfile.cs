@@ -15,7 +15,7 @@ namespace Pipeline.Benchmarks;
 /// Where the per-file time of the ingest graph goes (issue 9): the object store's requests per file (by operation,
 /// count and summed latency) and the wall time of <see cref="FileProcessor"/> on s3rver and on a local directory,
 /// beside the store's raw small-object PUT rate (the floor any layout pays per object). Usage:
-/// <c>dotnet run -c Release --project tests/Pipeline.Benchmarks -- store-profile [FILES=8] [--resolution DEG] [--concurrency C]</c>
+/// <c>dotnet run -c Release --project tests/Pipeline.Benchmarks -- store-profile [FILES=8] [--resolution DEG] [--concurrency C] [--file-zarr full|staging]</c>
 /// (needs <c>PIPELINE_TEST_S3_ENDPOINT</c> from <c>./build.sh services</c>).
 /// </summary>
 public static class StoreProfile
@@ -25,6 +25,8 @@ public static class StoreProfile
         var n = args.Length > 0 && int.TryParse(args[0], out var count) ? count : 8;
         var resolution = Option(args, "--resolution", 1.0);
         var concurrency = (int)Option(args, "--concurrency", 2);
+        var fileZarr = args.SkipWhile(a => a != "--file-zarr").Skip(1).FirstOrDefault() ?? FileZarrModes.Default;
+        if (!FileZarrModes.IsKnown(fileZarr)) throw new ArgumentException($"--file-zarr: must be {FileZarrModes.Full} or {FileZarrModes.Staging}, was '{fileZarr}'");
         var endpoint = Environment.GetEnvironmentVariable("PIPELINE_TEST_S3_ENDPOINT")
                        ?? throw new InvalidOperationException("PIPELINE_TEST_S3_ENDPOINT is not set: run ./build.sh services and eval its exports");
         Environment.SetEnvironmentVariable("AWS_ENDPOINT_URL_S3", endpoint);
@@ -34,7 +36,7 @@ public static class StoreProfile
         try
         {
             var run = DemoModelRun.Generate(Path.Combine(work, "source"), new DemoModelRunOptions { Resolution = resolution, LastStep = n - 1, StepInterval = 1 });
-            Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}; {run.Files.Count} files, {run.TotalValues / 1e6:0.0} M values, {run.Files[0].FieldCount} fields per file");
+            Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}; Outputs:FileZarr {fileZarr}; {run.Files.Count} files, {run.TotalValues / 1e6:0.0} M values, {run.Files[0].FieldCount} fields per file");
             var s3rverPid = S3rverPid(new Uri(endpoint).Port);
             var bucket = "profile-" + Guid.NewGuid().ToString("N")[..8];
             using var s3 = new S3ObjectStore(S3StoreOptions.FromUri($"s3://{bucket}"));
@@ -71,7 +73,7 @@ public static class StoreProfile
                     var profiled = new ProfilingStore(OutputStores.Open(address));
                     using var stores = new OutputStores(address, open: _ => profiled);
                     var processor = new FileProcessor(stores);
-                    var outputs = new OutputOptions { Store = address };
+                    var outputs = new OutputOptions { Store = address, FileZarr = fileZarr };
                     // Warm up (JIT) on the first file, not counted.
                     await processor.ProcessAsync(Work(run, run.Files[0], "warm"), run.Files[0].FullPath, outputs);
                     profiled.Reset();
@@ -83,11 +85,31 @@ public static class StoreProfile
                     Console.WriteLine($"{label}, {c} file(s) at once: {run.Files.Count / wall:0.00} files/s, {wall / run.Files.Count * 1000:0} ms per file on the wall, " +
                                       $"{run.TotalValues / wall / 1e6:0.00} M values/s; CPU per file: ours {(Cpu(null) - ours) / run.Files.Count:0} ms, " +
                                       $"s3rver {(Cpu(s3rverPid) - theirs) / run.Files.Count:0} ms; requests per file: {profiled.Summary(run.Files.Count)}");
+                    if (c != 1) continue;
+                    // Finalizing that run: the run Zarr from the per-file chunks (store-side copies), refs, manifest.
+                    var localFiles = new LocalFiles();
+                    foreach (var f in run.Files) localFiles.Remember(Work(run, f, "t1").RunId, f.RelPath, f.FullPath);
+                    await using var fetcher = new Pipeline.Streams.Fetch.Fetcher(new Pipeline.Streams.Fetch.FetchSettings
+                    {
+                        CacheDirectory = Path.Combine(work, "cache"), Defaults = new Pipeline.Streams.Fetch.FetchOptions { AllowedHosts = ["127.0.0.1"] },
+                    });
+                    using var http = new HttpClient();
+                    var finalizer = new RunFinalizer(stores, fetcher, localFiles, new Wis2Notifier(null, new Pipeline.Streams.Announcements.InMemoryDeadLetterStore()), http);
+                    var indexed = run.Files.Select(f => new FinalizedFile(f.RelPath, f.Sha512, f.RelPath, null, null, new Uri("http://127.0.0.1/" + f.RelPath))).ToList();
+                    profiled.Reset();
+                    (ours, theirs) = (Cpu(null), Cpu(s3rverPid));
+                    clock.Restart();
+                    var done = await finalizer.FinalizeAsync(new RunFinalization(Work(run, run.Files[0], "t1").RunId, 1, "complete", DateTimeOffset.UtcNow, indexed, [], outputs));
+                    var took = clock.Elapsed.TotalSeconds;
+                    Console.WriteLine($"{label}, finalizing those {run.Files.Count} files: {took:0.00} s ({done.FieldsCopied} of {done.Fields} fields copied); " +
+                                      $"CPU: ours {Cpu(null) - ours:0} ms, s3rver {Cpu(s3rverPid) - theirs:0} ms; requests per file: {profiled.Summary(run.Files.Count)}");
                 }
             }
             // What one file's objects are (local store of the last pass).
             var local = new LocalDirectoryStore(Path.Combine(work, "store"));
-            var name0 = Path.GetFileName(run.Files[0].RelPath) + ".zarr/";
+            var name0 = FileZarrModes.IsStaging(new OutputOptions { FileZarr = fileZarr })
+                ? "staging/" + Path.GetFileName(run.Files[0].RelPath) + "/"
+                : Path.GetFileName(run.Files[0].RelPath) + ".zarr/";
             var first = (await local.ListAllAsync("")).Select(o => o.Key).Where(k => k.Contains(name0, StringComparison.Ordinal))
                 .GroupBy(k => k[..k.IndexOf(name0, StringComparison.Ordinal)]).First().ToList();
             string Kind(string k)
@@ -99,7 +121,7 @@ public static class StoreProfile
                 return array is "latitude" or "longitude" or "time" or "step" or "valid_time" or "isobaricInhPa" or "heightAboveGround" or "surface" or "meanSea"
                     ? "coordinate chunk" : "data chunk";
             }
-            Console.WriteLine($"objects of one file's Zarr: {first.Count}: " + string.Join(", ", first.GroupBy(Kind).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}")));
+            Console.WriteLine($"objects of one file's {(fileZarr == FileZarrModes.Full ? "Zarr" : "staging area")}: {first.Count}: " + string.Join(", ", first.GroupBy(Kind).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}")));
             return 0;
         }
         finally

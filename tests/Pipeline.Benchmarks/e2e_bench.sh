@@ -5,6 +5,7 @@
 # xarray to_zarr, one process, the same files from local disk: no broker, no download, no S3, no notification)
 # on the same files, and the ratio of the two wall times.
 # Usage: tests/Pipeline.Benchmarks/e2e_bench.sh [N=100] [RESOLUTION_DEGREES=1.0]
+# FILE_ZARR=full|staging picks the dataset's Outputs:FileZarr (what each file writes); unset: the default.
 # Starts the harness's services itself unless PIPELINE_TEST_AMQP_URI is already set.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -22,7 +23,7 @@ if [ -z "${PIPELINE_TEST_AMQP_URI:-}" ]; then
 fi
 dotnet build "$ROOT/tests/Pipeline.Benchmarks" -c Release -v q -nologo >/dev/null
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg), cores: $(nproc)"
-dotnet "$ROOT/tests/Pipeline.Benchmarks/bin/Release/net10.0/Pipeline.Benchmarks.dll" e2e "$N" --resolution "$RES" --out "$OUT/work" | tee "$OUT/ours.txt"
+dotnet "$ROOT/tests/Pipeline.Benchmarks/bin/Release/net10.0/Pipeline.Benchmarks.dll" e2e "$N" --resolution "$RES" --out "$OUT/work" ${FILE_ZARR:+--file-zarr "$FILE_ZARR"} | tee "$OUT/ours.txt"
 RESULT=$(grep '^RESULT' "$OUT/ours.txt")
 SECONDS_OURS=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$RESULT")
 SOURCE=$(sed -E 's/.*source=([^ ]+).*/\1/' <<<"$RESULT")

@@ -55,6 +55,8 @@ public sealed class DatasetCatalogValidator : IValidateOptions<DatasetCatalogOpt
             if (d.Fetch.MaxAttempts < 1) errors.Add($"{key}:Fetch:MaxAttempts: must be at least 1, was {d.Fetch.MaxAttempts}");
             if (!string.Equals(d.Outputs.Format, "zarr2", StringComparison.OrdinalIgnoreCase) && !string.Equals(d.Outputs.Format, "zarr3", StringComparison.OrdinalIgnoreCase))
                 errors.Add($"{key}:Outputs:Format: must be zarr2 or zarr3, was '{d.Outputs.Format}'");
+            if (!FileZarrModes.IsKnown(d.Outputs.FileZarr))
+                errors.Add($"{key}:Outputs:FileZarr: must be {FileZarrModes.Full} or {FileZarrModes.Staging}, was '{d.Outputs.FileZarr}'");
             if (d.Outputs.PublicBaseUrl is { Length: > 0 } pub && (!Uri.TryCreate(pub, UriKind.Absolute, out var pubUri) || pubUri.Scheme is not ("http" or "https")))
                 errors.Add($"{key}:Outputs:PublicBaseUrl: must be an http(s) URL, was '{pub}'");
             if (d.Fetch.RetryDelay < TimeSpan.Zero) errors.Add($"{key}:Fetch:RetryDelay: must not be negative");

@@ -196,7 +196,7 @@ public static class DemoCommand
             stdout.WriteLine($"  files       {view!.Indexed} indexed, {view.Failed} failed ({status.Duplicates} duplicate announcement{(status.Duplicates == 1 ? "" : "s")} ignored)");
             stdout.WriteLine($"  early       {server.RequestsBeforePublication} requests answered 404 before publication, retried until 200");
             stdout.WriteLine($"  values      {manifest["values"]!.GetValue<long>():N0} decoded in {manifest["fields"]} fields, {run.TotalBytes / 1e6:0.0} MB of GRIB2");
-            stdout.WriteLine($"  Zarr        {zarr} (groups: {string.Join(", ", groups)}), per-file Zarr, references and .idx beside it");
+            stdout.WriteLine($"  Zarr        {zarr} (groups: {string.Join(", ", groups)}), references and .idx per file beside it");
             stdout.WriteLine($"  WIS2        {broker.Published} notifications on {Topic}");
             stdout.WriteLine();
             stdout.WriteLine("Open it in Python:");

@@ -18,26 +18,35 @@ namespace Pipeline.Streams.Ingest;
 /// <param name="Name">The file's key-safe name (<see cref="OutputLayout.FileName"/>).</param>
 /// <param name="Fields">GRIB2 fields decoded and written.</param>
 /// <param name="Values">Grid point values decoded.</param>
-/// <param name="ZarrKey">The per-file Zarr's key in the dataset store.</param>
-/// <param name="ZarrBytes">Bytes the per-file Zarr occupies.</param>
-/// <param name="MetadataSha512">SHA-512 of the per-file Zarr's consolidated metadata (the notification's integrity).</param>
+/// <param name="ProductKey">The key of what the file's notification links to: its own Zarr (<c>files/NAME.zarr</c>), or with
+/// <c>Outputs:FileZarr</c> <c>staging</c> its kerchunk references (<c>refs/NAME.json</c>; the staging area is no product).</param>
+/// <param name="ProductBytes">Bytes of that product (the Zarr's objects, or the references document).</param>
+/// <param name="ProductSha512">SHA-512 of the Zarr's consolidated metadata, or of the references document (the notification's integrity).</param>
 /// <param name="Bounds">The grid's bounding box (west, south, east, north), when the grid has coordinates.</param>
 /// <param name="ValidFrom">Earliest valid time of the fields.</param>
 /// <param name="ValidTo">Latest valid time of the fields.</param>
 /// <param name="Format">What the file is (by its content).</param>
 /// <param name="Problems">What could not be indexed (NetCDF: per variable), the file's other products stand.</param>
+/// <param name="ProductMediaType">The media type of the product: <c>application/vnd+zarr</c> or <c>application/json</c> (references).</param>
 public sealed record ProcessedFile(
     string Name,
     int Fields,
     long Values,
-    string ZarrKey,
-    long ZarrBytes,
-    byte[] MetadataSha512,
+    string ProductKey,
+    long ProductBytes,
+    byte[] ProductSha512,
     (double West, double South, double East, double North)? Bounds,
     DateTimeOffset? ValidFrom,
     DateTimeOffset? ValidTo,
     InputFormat Format = InputFormat.Grib2,
-    IReadOnlyList<string>? Problems = null);
+    IReadOnlyList<string>? Problems = null,
+    string ProductMediaType = ProcessedFile.ZarrMediaType)
+{
+    public const string ZarrMediaType = "application/vnd+zarr";
+
+    /// <summary>kerchunk references are JSON (no registered type of their own).</summary>
+    public const string ReferencesMediaType = "application/json";
+}
 
 /// <summary>The formats the ingest graph reads, told apart by content, never by name.</summary>
 public enum InputFormat
@@ -93,7 +102,8 @@ public sealed class FileRejectedException(string message, Exception? inner = nul
 
 /// <summary>
 /// The decode-and-write step for one fetched GRIB2 file: its own cfgrib-layout Zarr (chunks and consolidated
-/// metadata), kerchunk <c>scan_grib</c>-style references pointing at the original file's URL, and a wgrib2-style
+/// metadata; with <c>Outputs:FileZarr</c> <c>staging</c>, the default, only the data chunks and the consolidated
+/// metadata, what the run Zarr is assembled from), kerchunk <c>scan_grib</c>-style references pointing at the original file's URL, and a wgrib2-style
 /// <c>.idx</c>. Every key is deterministic (<see cref="OutputLayout"/>), every object written whole, so processing a
 /// file twice writes the same bytes. Thread-safe; the graph runs several at once.
 /// </summary>
@@ -140,12 +150,16 @@ public sealed class FileProcessor(OutputStores stores)
 
         // 1. The file's own Zarr, cfgrib layout: the product notified as soon as the file is done. Its size and the
         // hash of its consolidated metadata come from what the conversion wrote: nothing is read back or listed.
-        var zarrKey = OutputLayout.FileZarr(work.RunId, name);
+        // Staging: only the data chunks and the consolidated metadata (12 objects instead of 133 for an 11-field file),
+        // what the run Zarr is assembled from; the notification then links the references.
+        var staging = FileZarrModes.IsStaging(outputs);
+        var zarrKey = staging ? OutputLayout.FileStaging(work.RunId, name) : OutputLayout.FileZarr(work.RunId, name);
         var fileStore = new PrefixedStore(store, zarrKey);
         ConversionSummary summary;
         try
         {
-            summary = await GribToZarr.ConvertAsync([localPath], fileStore, Options(outputs), cancellationToken: cancellationToken).ConfigureAwait(false);
+            summary = await GribToZarr.ConvertAsync([localPath], fileStore, Options(outputs) with { Staging = staging }, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
         }
         catch (InvalidDataException e)
         {
@@ -157,17 +171,20 @@ public sealed class FileProcessor(OutputStores stores)
         var cubes = CfgribMapping.Plan(records, CodecPipeline.None);
         var sets = cubes.SelectMany(c => c.Fields.Select(f => (Field: f, Refs: Resolved(GribReferences.ForMessage(c, f), origin))))
             .OrderBy(p => p.Field.MessageNumber).ThenBy(p => p.Field.Field.IndexInMessage).Select(p => p.Refs).ToList();
+        var references = JsonArrayOf(sets);
+        var refsKey = OutputLayout.FileReferences(work.RunId, name);
         await Task.WhenAll(
-            store.PutAsync(OutputLayout.FileReferences(work.RunId, name), JsonArrayOf(sets), cancellationToken),
+            store.PutAsync(refsKey, references, cancellationToken),
             store.PutAsync(OutputLayout.FileIdx(work.RunId, name), Encoding.UTF8.GetBytes(Idx.Write(Inventory.Build(messages))), cancellationToken))
             .ConfigureAwait(false);
-        var metadata = summary.Metadata ?? [];
-        var bytes = summary.StoredBytes;
 
         var box = records[0].Grid.GetBoundingBox();
         var valid = records.Select(r => DateTimeOffset.FromUnixTimeSeconds((long)(r.TimeSeconds + r.StepHours * 3600))).ToList();
-        return new ProcessedFile(name, summary.Fields, summary.Values, zarrKey, bytes, SHA512.HashData(metadata),
-            box is null ? null : (box.West, box.South, box.East, box.North), valid.Min(), valid.Max(), InputFormat.Grib2, summary.Warnings);
+        var (productKey, productBytes, productSha, mediaType) = staging
+            ? (refsKey, references.LongLength, SHA512.HashData(references), ProcessedFile.ReferencesMediaType)
+            : (zarrKey, summary.StoredBytes, SHA512.HashData(summary.Metadata ?? []), ProcessedFile.ZarrMediaType);
+        return new ProcessedFile(name, summary.Fields, summary.Values, productKey, productBytes, productSha,
+            box is null ? null : (box.West, box.South, box.East, box.North), valid.Min(), valid.Max(), InputFormat.Grib2, summary.Warnings, mediaType);
     }
 
     /// <summary>

@@ -195,7 +195,7 @@ public sealed class IngestGraph
             var file = await Task.Run(() => _processor.ProcessAsync(work, path, outputs, ct), ct).ConfigureAwait(false);
             _localFiles.Remember(work.RunId, work.File.DataId, path);
             var store = _processor.Stores.Get(outputs.Store);
-            var parked = await _notifier.NotifyFileAsync(work.RunId, outputs, file, OutputStores.Href(store, file.ZarrKey, outputs.PublicBaseUrl), ct,
+            var parked = await _notifier.NotifyFileAsync(work.RunId, outputs, file, OutputStores.Href(store, file.ProductKey, outputs.PublicBaseUrl), ct,
                 work.Announcement.Location).ConfigureAwait(false);
             if (parked is not null) _log.LogWarning("Notification for {DataId} of {Run} parked: {Reason}", work.File.DataId, work.RunId, parked);
             modelRuns.Tell(new ReportFileIndexed(work.RunId, work.File, file.Fields));

@@ -11,6 +11,8 @@ namespace Pipeline.Streams.Ingest;
 /// name, so a file processed twice (a re-drive, a refresh) overwrites its own objects with the same bytes.
 /// <code>
 /// {dataset}/{reftime}/files/{name}.zarr/...    (name from the file's data id) one Zarr per file (cfgrib layout), written as the file arrives
+/// {dataset}/{reftime}/staging/{name}/...      instead of files/, with Outputs:FileZarr staging (GRIB2): only the data chunks and
+///                                              the consolidated metadata, what run.zarr is assembled from (kept after finalization)
 /// {dataset}/{reftime}/refs/{name}.json         kerchunk references into the original file (its URL): scan_grib's list (GRIB2), one set (NetCDF)
 /// {dataset}/{reftime}/idx/{name}.idx           wgrib2-style byte-range index of the original file (GRIB2 only)
 /// {dataset}/{reftime}/run.zarr/...             the whole run (at finalization): GRIB2 one group per cfgrib hypercube; NetCDF the
@@ -47,6 +49,9 @@ public static class OutputLayout
     }
 
     public static string FileZarr(ModelRunId run, string name) => StoreKey.Join(RunPrefix(run), "files", name + ".zarr");
+
+    /// <summary>A GRIB2 file's staging area (<c>Outputs:FileZarr</c> <c>staging</c>): its data chunks and consolidated metadata, not a browsable Zarr.</summary>
+    public static string FileStaging(ModelRunId run, string name) => StoreKey.Join(RunPrefix(run), "staging", name);
 
     public static string FileReferences(ModelRunId run, string name) => StoreKey.Join(RunPrefix(run), "refs", name + ".json");
 

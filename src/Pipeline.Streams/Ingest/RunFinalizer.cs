@@ -18,7 +18,7 @@ using Pipeline.Zarr.Storage;
 namespace Pipeline.Streams.Ingest;
 
 /// <summary>What finalizing a run wrote.</summary>
-/// <param name="FieldsCopied">GRIB2 fields whose run chunks were copied from the per-file Zarrs instead of decoded again.</param>
+/// <param name="FieldsCopied">GRIB2 fields whose run chunks were copied from the per-file chunks (staging areas or Zarrs) instead of decoded again.</param>
 public sealed record FinalizedRun(ModelRunId RunId, int Generation, int Files, int Fields, long Values, string? ZarrKey, IReadOnlyList<string> Groups,
     IReadOnlyList<string> Problems, bool Notified, bool Triggered, long FieldsCopied = 0);
 
@@ -74,6 +74,7 @@ public sealed class RunFinalizer(
             clock.Restart();
         }
         var timings = new ConversionTimings();
+        var staging = FileZarrModes.IsStaging(run.Outputs);
         var problems = new List<string>();
         var paths = new List<(FinalizedFile File, string Path)>();
         foreach (var f in run.Indexed)
@@ -115,9 +116,11 @@ public sealed class RunFinalizer(
             }
             else
             {
-                // The fields' chunks come from the per-file Zarrs (a store-side copy each); only what they cannot give is decoded.
+                // The fields' chunks come from the per-file Zarrs or staging areas (a store-side copy each); only what they
+                // cannot give is decoded. Both places are tried, the dataset's present mode first, so files processed
+                // before a change of Outputs:FileZarr are still copied.
                 reused = new PerFileChunks(store, zarrKey, paths.GroupBy(p => p.Path, StringComparer.Ordinal)
-                    .ToDictionary(g => g.Key, g => OutputLayout.FileZarr(run.RunId, OutputLayout.FileName(g.First().File.DataId)), StringComparer.Ordinal));
+                    .ToDictionary(g => g.Key, g => PerFilePlaces(run.RunId, OutputLayout.FileName(g.First().File.DataId), staging), StringComparer.Ordinal));
                 var options = FileProcessor.Options(run.Outputs) with { Parallelism = Environment.ProcessorCount, ChunkSource = reused, Timings = timings };
                 var summary = await GribToZarr.ConvertAsync([.. paths.Select(p => p.Path)], runStore, options, cancellationToken: cancellationToken).ConfigureAwait(false);
                 Phase("run zarr");
@@ -140,6 +143,7 @@ public sealed class RunFinalizer(
             }
         }
 
+        bool IsNetCdf(FinalizedFile f) => formats.TryGetValue(f.DataId, out var ff) && ff.IsNetCdf();
         var manifest = new
         {
             run = run.RunId.ToString(),
@@ -148,10 +152,12 @@ public sealed class RunFinalizer(
             completedAt = run.CompletedAt,
             format = runFormat,
             zarr = zarrKey,
+            // What each GRIB2 file wrote (Outputs:FileZarr): its own Zarr ("full") or a staging area ("staging").
+            fileZarr = staging ? FileZarrModes.Staging : FileZarrModes.Full,
             groups,
             fields,
             values,
-            // GRIB2 runs: fields whose chunks were copied from the per-file Zarrs rather than decoded again.
+            // GRIB2 runs: fields whose chunks were copied from the per-file chunks (staging areas or Zarrs) rather than decoded again.
             fieldsCopied = reused?.Copied,
             files = run.Indexed.Select(f => new
             {
@@ -162,7 +168,9 @@ public sealed class RunFinalizer(
                 step = f.Step,
                 location = f.Location.AbsoluteUri,
                 format = formats.TryGetValue(f.DataId, out var ff) ? ff.Name() : null,
-                zarr = OutputLayout.FileZarr(run.RunId, OutputLayout.FileName(f.DataId)),
+                // Staging: a GRIB2 file has no Zarr of its own (NetCDF files always do); its staging area is listed.
+                zarr = staging && !IsNetCdf(f) ? null : OutputLayout.FileZarr(run.RunId, OutputLayout.FileName(f.DataId)),
+                staging = staging && !IsNetCdf(f) ? OutputLayout.FileStaging(run.RunId, OutputLayout.FileName(f.DataId)) : null,
                 references = OutputLayout.FileReferences(run.RunId, OutputLayout.FileName(f.DataId)),
                 // NetCDF has no .idx: its byte ranges are in the references.
                 idx = formats.TryGetValue(f.DataId, out var fi) && fi.IsNetCdf() ? null : OutputLayout.FileIdx(run.RunId, OutputLayout.FileName(f.DataId)),
@@ -186,13 +194,18 @@ public sealed class RunFinalizer(
         Phase("notify+trigger");
         _log.LogInformation("Finalizing {Run} took: {Phases}; run Zarr phases: {Timings}", run.RunId, string.Join(", ", phases),
             string.Join(", ", timings.Phases.Select(p => $"{p.Phase} {p.Wall.TotalSeconds:0.00} s").Concat(timings.WorkerSteps.Select(w => $"[{w.Step} {w.Summed.TotalSeconds:0.00} s summed]"))));
-        _log.LogInformation("Finalized {Run} generation {Generation}: {Files} files ({Format}), {Fields} fields ({Copied} copied from the per-file Zarrs), {Groups} groups{Problems}",
+        _log.LogInformation("Finalized {Run} generation {Generation}: {Files} files ({Format}), {Fields} fields ({Copied} copied from the per-file chunks), {Groups} groups{Problems}",
             run.RunId, run.Generation, paths.Count, runFormat, fields, reused?.Copied ?? 0, groups.Count, problems.Count > 0 ? "; " + string.Join("; ", problems) : "");
         localFiles.ForgetRun(run.RunId);
         return new FinalizedRun(run.RunId, run.Generation, paths.Count, fields, values, zarrKey, groups, problems, notified, triggered, reused?.Copied ?? 0);
     }
 
     private static string? PublicBaseUrl(OutputOptions outputs) => outputs.PublicBaseUrl;
+
+    /// <summary>Where a GRIB2 file's chunks may be: its staging area and its own Zarr, the dataset's present mode first.</summary>
+    private static IReadOnlyList<string> PerFilePlaces(ModelRunId run, string name, bool staging) => staging
+        ? [OutputLayout.FileStaging(run, name), OutputLayout.FileZarr(run, name)]
+        : [OutputLayout.FileZarr(run, name), OutputLayout.FileStaging(run, name)];
 
     /// <summary>
     /// A NetCDF run: the files' references combined along their shared unlimited dimension (ocean_time, time), in

@@ -13,7 +13,7 @@ namespace Pipeline.Streams.Ingest;
 /// </summary>
 public sealed class Wis2Notifier(MqttPublisher? publisher, IDeadLetterStore parked, WnmBuilder? builder = null)
 {
-    public const string ZarrMediaType = "application/vnd+zarr";
+    public const string ZarrMediaType = ProcessedFile.ZarrMediaType;
 
     private readonly WnmBuilder _builder = builder ?? new WnmBuilder();
     private long _published;
@@ -38,15 +38,16 @@ public sealed class Wis2Notifier(MqttPublisher? publisher, IDeadLetterStore park
     }
 
     /// <summary>
-    /// Notifies one file's product: the canonical link is the file's Zarr (<see cref="ZarrMediaType"/>), a <c>via</c>
+    /// Notifies one file's product: the canonical link is the file's Zarr (<see cref="ZarrMediaType"/>), or with
+    /// <c>Outputs:FileZarr</c> <c>staging</c> its kerchunk references (<c>application/json</c>), a <c>via</c>
     /// link the original file with its own media type (<c>application/grib</c>, <c>application/netcdf</c>,
     /// <c>application/x-netcdf4</c>). Returns null when published or not configured, else why it was parked.
     /// </summary>
     public Task<string?> NotifyFileAsync(ModelRunId run, OutputOptions outputs, ProcessedFile file, Uri href, CancellationToken cancellationToken = default,
         Uri? source = null)
     {
-        var request = Request(outputs, $"{run.Dataset}/{OutputLayout.RunPrefix(run).Split('/')[^1]}/{file.Name}", href, file.ZarrBytes, file.MetadataSha512,
-            file.ValidFrom, file.ValidTo, file.Bounds);
+        var request = Request(outputs, $"{run.Dataset}/{OutputLayout.RunPrefix(run).Split('/')[^1]}/{file.Name}", href, file.ProductBytes, file.ProductSha512,
+            file.ValidFrom, file.ValidTo, file.Bounds, file.ProductMediaType);
         if (request is not null && source is not null) request = request with { OtherLinks = [new WnmLink("via", source, file.Format.MediaType())] };
         return request is null ? Task.FromResult<string?>(null) : PublishAsync(request, cancellationToken);
     }
@@ -60,11 +61,11 @@ public sealed class Wis2Notifier(MqttPublisher? publisher, IDeadLetterStore park
     }
 
     private WnmRequest? Request(OutputOptions outputs, string localId, Uri href, long length, byte[] sha512, DateTimeOffset? from, DateTimeOffset? to,
-        (double West, double South, double East, double North)? bounds)
+        (double West, double South, double East, double North)? bounds, string mediaType = ZarrMediaType)
     {
         if (publisher is null || string.IsNullOrWhiteSpace(outputs.WnmTopic)) return null;
         var topic = Wis2Topic.TryParse(outputs.WnmTopic) ?? throw new InvalidOperationException($"'{outputs.WnmTopic}' is not a WIS2 topic");
-        var request = new WnmRequest(topic, localId, href, ZarrMediaType, length, sha512)
+        var request = new WnmRequest(topic, localId, href, mediaType, length, sha512)
         {
             Bounds = bounds is { } b ? new BoundingBox(b.West, b.South, b.East, b.North) : null,
         };

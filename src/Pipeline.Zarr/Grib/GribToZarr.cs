@@ -32,6 +32,14 @@ public sealed record ConversionOptions
     /// run, <see cref="PerFileChunks"/>); a field the source declines is decoded. Null: decode every field.
     /// </summary>
     public IFieldChunkSource? ChunkSource { get; init; }
+
+    /// <summary>
+    /// Write only what a run Zarr is assembled from (<see cref="PerFileChunks"/>): the fields' data chunks and the root's
+    /// consolidated metadata (v2 <c>.zmetadata</c>, v3 <c>zarr.json</c>), built in memory from the metadata documents,
+    /// which are not written one by one, nor are the coordinates. Not a browsable Zarr (no <c>.zarray</c>, no
+    /// coordinates): a staging area. The consolidated document is the same bytes a full conversion writes.
+    /// </summary>
+    public bool Staging { get; init; }
 }
 
 /// <param name="StoredBytes">Bytes of the objects the conversion put (each key counted once; store-side copies not counted).</param>
@@ -92,7 +100,7 @@ public static class GribToZarr
 
         var counting = new CountingStore(store);
         var io = Math.Max(1, options.IoConcurrency);
-        var writer = new ZarrWriter(counting, options.Format, io);
+        var writer = new ZarrWriter(options.Staging ? new DataChunksOnlyStore(counting, cubes, options.Format) : counting, options.Format, io);
         await writer.WriteGroupAsync("", new System.Text.Json.Nodes.JsonObject { ["Conventions"] = "CF-1.7", ["groups"] = string.Join(' ', cubes.Select(c => c.Group)) }, cancellationToken).ConfigureAwait(false);
         long values = 0, raw = 0;
         var done = 0;
@@ -202,7 +210,13 @@ public static class GribToZarr
             })).ConfigureAwait(false);
         }
         byte[] metadata;
-        using (timings.Measure("consolidate root")) metadata = await writer.ConsolidateWrittenAsync("", cancellationToken).ConfigureAwait(false);
+        using (timings.Measure("consolidate root"))
+        {
+            metadata = await writer.ConsolidateWrittenAsync("", cancellationToken).ConfigureAwait(false);
+            // Staging: the consolidated document is the one metadata object that goes to the store.
+            if (options.Staging)
+                await counting.PutAsync(options.Format == ZarrFormat.V2 ? ".zmetadata" : "zarr.json", metadata, cancellationToken).ConfigureAwait(false);
+        }
         if (options.References)
             using (timings.Measure("references")) await WriteReferencesAsync(files, cubes, counting,
                 files.Select((f, i) => (f, perFile[i])).DistinctBy(p => p.f).ToDictionary(p => p.f, p => p.Item2), cancellationToken).ConfigureAwait(false);
@@ -248,6 +262,53 @@ public static class GribToZarr
             await store.PutAsync(StoreKey.Join("refs", cube.Group + ".json"), combined.ToJson(), cancellationToken).ConfigureAwait(false);
         }
     }
+}
+
+/// <summary>
+/// The store a staging conversion writes through (<see cref="ConversionOptions.Staging"/>): puts of the fields' data
+/// chunks pass, every other put (metadata documents, coordinate chunks, the consolidated metadata the writer puts) is
+/// dropped; the writer still holds the documents it built, for consolidation. Reads pass.
+/// </summary>
+internal sealed class DataChunksOnlyStore(IObjectStore inner, IReadOnlyList<Hypercube> cubes, ZarrFormat format) : IObjectStore
+{
+    // "group/variable/" of every data array (the paths PerFileChunks copies from).
+    private readonly HashSet<string> _arrays = [.. cubes.SelectMany(c => c.Fields.Select(f => (c.Group.Length == 0 ? "" : c.Group + "/") + f.Variable + "/"))];
+
+    public string Location => inner.Location;
+
+    private bool IsDataChunk(string key)
+    {
+        var slash = key.LastIndexOf('/');
+        if (slash < 0) return false;
+        var name = key[(slash + 1)..];
+        if (name is ".zarray" or ".zattrs" or ".zgroup" or ".zmetadata" or "zarr.json") return false;
+        // v2: group/variable/0.0.0; v3: group/variable/c/0/0/0.
+        if (format == ZarrFormat.V2) return _arrays.Contains(key[..(slash + 1)]);
+        foreach (var array in _arrays)
+            if (key.Length > array.Length + 1 && key.StartsWith(array, StringComparison.Ordinal) && key.AsSpan(array.Length).StartsWith("c/"))
+                return true;
+        return false;
+    }
+
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        IsDataChunk(key) ? inner.PutAsync(key, data, cancellationToken) : Task.CompletedTask;
+
+    public Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default) =>
+        IsDataChunk(key) ? inner.PutAsync(key, content, cancellationToken) : Task.CompletedTask;
+
+    public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default) => inner.TryGetAsync(key, cancellationToken);
+
+    public Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellationToken = default) =>
+        inner.GetRangeAsync(key, offset, length, cancellationToken);
+
+    public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default) => inner.HeadAsync(key, cancellationToken);
+
+    public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+
+    public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+
+    public Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default) =>
+        inner.CopyAsync(source, destination, cancellationToken);
 }
 
 /// <summary>Passes every call to the inner store and counts the bytes put (the size of what a conversion wrote; a key put twice counts once).</summary>

@@ -33,11 +33,19 @@ public interface IFieldChunkSource
 /// A field is copied only when the per-file Zarr's consolidated metadata says its array has exactly the target's
 /// dtype, fill value, codecs and grid chunking, and the file's own plan put this very field (not a repeated one)
 /// there; anything else (no per-file Zarr, another format, a missing chunk) answers null and the field is decoded.
-/// Thread-safe.
+/// A file may name several places its chunks may be (a full per-file Zarr, a staging area written with
+/// <see cref="ConversionOptions.Staging"/>: the same keys, only the consolidated metadata and the data chunks): the
+/// first whose consolidated metadata exists is used. Thread-safe.
 /// </summary>
-public sealed class PerFileChunks(IObjectStore root, string runPrefix, IReadOnlyDictionary<string, string> fileZarrPrefixes) : IFieldChunkSource
+public sealed class PerFileChunks(IObjectStore root, string runPrefix, IReadOnlyDictionary<string, IReadOnlyList<string>> fileZarrPrefixes) : IFieldChunkSource
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<JsonObject?>>> _metadata = new(StringComparer.Ordinal);
+    /// <summary>One place per file.</summary>
+    public PerFileChunks(IObjectStore root, string runPrefix, IReadOnlyDictionary<string, string> fileZarrPrefixes)
+        : this(root, runPrefix, fileZarrPrefixes.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)[kv.Value], StringComparer.Ordinal))
+    {
+    }
+
+    private readonly ConcurrentDictionary<string, Lazy<Task<(string Prefix, JsonObject Metadata)?>>> _metadata = new(StringComparer.Ordinal);
     private Dictionary<(string File, int Message, int Index), (Hypercube Cube, string Variable, long[] Indices)> _where = [];
     private ZarrFormat _format;
     private long _copied, _declined;
@@ -76,12 +84,14 @@ public sealed class PerFileChunks(IObjectStore root, string runPrefix, IReadOnly
 
     private async Task<IReadOnlyList<string>?> CopyAsync(GribFieldRecord field, ZarrArray target, long[] leadingIndex, CancellationToken cancellationToken)
     {
-        if (!fileZarrPrefixes.TryGetValue(field.File, out var filePrefix)) return null;
+        if (!fileZarrPrefixes.TryGetValue(field.File, out var candidates)) return null;
         if (!_where.TryGetValue((field.File, field.MessageNumber, field.Field.IndexInMessage), out var at)) return null;
-        var metadata = await _metadata.GetOrAdd(filePrefix, p => new Lazy<Task<JsonObject?>>(() => ReadMetadataAsync(p, cancellationToken))).Value
+        var found = await _metadata.GetOrAdd(field.File, _ => new Lazy<Task<(string, JsonObject)?>>(() => FindMetadataAsync(candidates, cancellationToken))).Value
             .ConfigureAwait(false);
+        if (found is not { } hit) return null;
+        var (filePrefix, metadata) = hit;
         var path = (at.Cube.Group.Length == 0 ? "" : at.Cube.Group + "/") + at.Variable;
-        if (metadata is null || Stored(metadata, path) is not { } stored) return null;
+        if (Stored(metadata, path) is not { } stored) return null;
         var gridRank = target.Rank - leadingIndex.Length;
         if (gridRank is < 0 or > 2 || Signature(stored, gridRank) != Signature(Normalized(target), gridRank)) return null;
         if (Leading(stored, "shape", "shape") is not { } shape || shape.Length != at.Indices.Length + gridRank) return null;
@@ -103,6 +113,14 @@ public sealed class PerFileChunks(IObjectStore root, string runPrefix, IReadOnly
             keys.Add(key);
         }
         return keys;
+    }
+
+    private async Task<(string, JsonObject)?> FindMetadataAsync(IReadOnlyList<string> prefixes, CancellationToken cancellationToken)
+    {
+        foreach (var prefix in prefixes)
+            if (await ReadMetadataAsync(prefix, cancellationToken).ConfigureAwait(false) is { } metadata)
+                return (prefix, metadata);
+        return null;
     }
 
     private async Task<JsonObject?> ReadMetadataAsync(string prefix, CancellationToken cancellationToken)

@@ -134,9 +134,24 @@ public sealed class IngestBrokerSpecs
             foreach (var m in messages)
             {
                 Assert.Empty(WnmValidator.Validate(m, Topic));
-                var link = JsonNode.Parse(m)!["links"]![0]!;
-                Assert.StartsWith($"s3://{bucket}/runs/test.broker/20261124T1200Z/", link["href"]!.GetValue<string>());
+                var wnm = JsonNode.Parse(m)!;
+                var link = wnm["links"]![0]!;
+                var href = link["href"]!.GetValue<string>();
+                Assert.StartsWith($"s3://{bucket}/runs/test.broker/20261124T1200Z/", href);
+                if (wnm["properties"]!["data_id"]!.GetValue<string>().EndsWith("/run", StringComparison.Ordinal))
+                {
+                    Assert.EndsWith("/run.zarr", href);
+                    Assert.Equal("application/vnd+zarr", link["type"]!.GetValue<string>());
+                    continue;
+                }
+                // Outputs:FileZarr staging (the default): a file's product is its references, not the staging area.
+                Assert.Matches(@"/refs/model\.t12z\.f\d{3}\.grib2\.json$", href);
+                Assert.Equal("application/json", link["type"]!.GetValue<string>());
+                var refs = await s3.GetAsync(href[$"s3://{bucket}/runs/".Length..]);
+                Assert.Equal(Convert.ToBase64String(SHA512.HashData(refs)), wnm["properties"]!["integrity"]!["value"]!.GetValue<string>());
+                Assert.Equal(refs.LongLength, link["length"]!.GetValue<long>());
             }
+            Assert.DoesNotContain(keys, k => k.Contains("/files/", StringComparison.Ordinal));
             if (SharedData.Root is not null)
                 await RunFixtures.ValidateAgainstSchemaAsync(messages, SharedData.Data("wis2", "wnm-schema.json"));
         }

@@ -58,6 +58,8 @@ public sealed class IngestGraphSpecs : IAsyncLifetime
         ["Pipeline:Datasets:0:Fetch:MaxAttempts"] = "60",
         ["Pipeline:Datasets:0:Outputs:Store"] = Store,
         ["Pipeline:Datasets:0:Outputs:Format"] = "zarr2",
+        // The browsable per-file Zarr through the whole graph (the simulation specs run the default, staging).
+        ["Pipeline:Datasets:0:Outputs:FileZarr"] = "full",
     };
 
     [ServiceFact(Service.Python)]

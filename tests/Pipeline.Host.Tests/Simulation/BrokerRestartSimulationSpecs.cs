@@ -73,7 +73,7 @@ public sealed class BrokerRestartSimulationSpecs(ITestOutputHelper output)
                 TimeSpan.FromMinutes(4), "the run finalized");
             Assert.Equal((Steps.Length, 0), (run!.Value.GetProperty("indexed").GetInt32(), run.Value.GetProperty("failed").GetInt32()));
             Assert.All(Steps, s => Assert.Equal(1, server.Requests(Rel(s)))); // redeliveries were duplicates, not second downloads
-            var perFile = Directory.GetDirectories(Path.Combine(root, "store", Dataset, "20261124T0000Z", "files")).Length;
+            var perFile = Directory.GetDirectories(Path.Combine(root, "store", Dataset, "20261124T0000Z", "staging")).Length; // Outputs:FileZarr staging (default)
             Assert.Equal(Steps.Length, perFile);
             await Eventually.HoldsAsync(async () =>
             {

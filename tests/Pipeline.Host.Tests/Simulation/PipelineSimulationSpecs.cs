@@ -82,8 +82,10 @@ public sealed class PipelineSimulationSpecs(ITestOutputHelper output) : IAsyncLi
     private async Task<JsonNode> AssertOutputsOnce(int run, IReadOnlyCollection<int> steps)
     {
         var prefix = Path.Combine(Store, Dataset, $"20261124T{run:00}00Z");
-        var perFile = Directory.GetDirectories(Path.Combine(prefix, "files")).Select(Path.GetFileName).Order().ToList();
-        Assert.Equal(steps.Order().Select(s => $"model.t{run:00}z.f{s:000}.grib2.zarr"), perFile);
+        // Each file's staging area (Outputs:FileZarr staging, the default), with its consolidated metadata.
+        var perFile = Directory.GetDirectories(Path.Combine(prefix, "staging")).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(steps.Order().Select(s => $"model.t{run:00}z.f{s:000}.grib2"), perFile);
+        Assert.All(perFile, n => Assert.True(File.Exists(Path.Combine(prefix, "staging", n!, ".zmetadata")), n));
         var refs = Directory.GetFiles(Path.Combine(prefix, "refs"), "model.*.json").Select(Path.GetFileName).Order().ToList();
         Assert.Equal(steps.Order().Select(s => $"model.t{run:00}z.f{s:000}.grib2.json"), refs);
         var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(prefix, "manifest.json")))!;
@@ -150,7 +152,7 @@ public sealed class PipelineSimulationSpecs(ITestOutputHelper output) : IAsyncLi
         var failed = manifest["failed"]!.AsArray();
         Assert.Equal(broken.Length, failed.Count);
         Assert.All(failed, f => Assert.False(string.IsNullOrWhiteSpace(f!.ToJsonString()), "a reason per failed file"));
-        Assert.False(Directory.Exists(Path.Combine(Store, Dataset, "20261124T0000Z", "files", "model.t00z.f009.grib2.zarr")), "nothing written for a cut file");
+        Assert.False(Directory.Exists(Path.Combine(Store, Dataset, "20261124T0000Z", "staging", "model.t00z.f009.grib2")), "nothing written for a cut file");
     }
 
     [ServiceFact(Service.Python)]

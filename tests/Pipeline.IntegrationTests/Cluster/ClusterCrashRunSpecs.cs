@@ -151,7 +151,7 @@ public sealed class ClusterCrashRunSpecs(ITestOutputHelper output)
 
             // Exactly once in the output: every file's products under its own key, none missing, none extra.
             var names = Steps.Select(s => $"model.t06z.f{s:000}.grib2").ToList();
-            Assert.Equal(names.Select(n => n + ".zarr"), Directory.GetDirectories(Path.Combine(prefix, "files")).Select(Path.GetFileName).Order());
+            Assert.Equal(names, Directory.GetDirectories(Path.Combine(prefix, "staging")).Select(Path.GetFileName).Order()); // Outputs:FileZarr staging (default)
             Assert.Equal(names.Select(n => n + ".idx"), Indexes(prefix));
             Assert.Equal(names.Select(n => n + ".json"), Directory.GetFiles(Path.Combine(prefix, "refs"), "model.*.json").Select(Path.GetFileName).Order());
             var manifest = JsonNode.Parse(await File.ReadAllTextAsync(manifestPath))!;

@@ -55,8 +55,10 @@ public sealed class NodeCrashSpecs(ITestOutputHelper output)
             }
 
             var prefix = Path.Combine(scene.Work, "store", Dataset, "20261124T0600Z");
-            var perFile = Directory.GetDirectories(Path.Combine(prefix, "files")).Select(Path.GetFileName).Order().ToList();
-            Assert.Equal(Steps.Select(s => $"model.t06z.f{s:000}.grib2.zarr"), perFile);
+            // Each file's staging area (Outputs:FileZarr staging, the default) exactly once, with its consolidated metadata.
+            var perFile = Directory.GetDirectories(Path.Combine(prefix, "staging")).Select(Path.GetFileName).Order().ToList();
+            Assert.Equal(Steps.Select(s => $"model.t06z.f{s:000}.grib2"), perFile);
+            Assert.All(perFile, n => Assert.True(File.Exists(Path.Combine(prefix, "staging", n!, ".zmetadata")), n));
             var manifest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(prefix, "manifest.json")))!;
             Assert.Equal(Steps.Length, manifest["files"]!.AsArray().Select(f => f!["dataId"]!.GetValue<string>()).Distinct().Count());
             Assert.Equal(Steps.Length * 5, manifest["fields"]!.GetValue<int>());
