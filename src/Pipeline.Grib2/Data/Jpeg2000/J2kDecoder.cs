@@ -366,6 +366,7 @@ internal static unsafe class J2kDecoder
         }
     }
 
+    [SkipLocalsInit]
     private static bool TagDecode(Context ctx, ref BitReader br, int leaf, int threshold)
     {
         Span<int> path = stackalloc int[40];
@@ -527,9 +528,11 @@ internal static unsafe class J2kDecoder
                     if (!included) continue;
                     if (!cb.Included)
                     {
-                        var zbp = 0;
-                        while (!TagDecode(ctx, ref br, pb.ZbpTree + i, zbp + 1))
-                            if (++zbp > 74) throw s.Error("a code-block's zero bit-plane count is beyond any image", br.Pos);
+                        // The value in one walk: the bits are those of raising the threshold one by one (a node's
+                        // bits follow its ancestors' once they are known), without walking the path each time.
+                        if (!TagDecode(ctx, ref br, pb.ZbpTree + i, 75))
+                            throw s.Error("a code-block's zero bit-plane count is beyond any image", br.Pos);
+                        var zbp = ctx.TagValue[pb.ZbpTree + i];
                         cb.Numbps = band.Mb - zbp;
                         cb.Lblock = 3;
                         cb.Included = true;
