@@ -31,7 +31,11 @@ internal static unsafe class Dwt
                 Lift53Columns(buf + x, stride, Math.Min(block, rw - x), lh, rh - lh, casY, tmp);
     }
 
-    /// <summary>1-D inverse 5/3 of the samples at <paramref name="x"/>: sn low then dn high, result interleaved in place.</summary>
+    /// <summary>
+    /// 1-D inverse 5/3 of the samples at <paramref name="x"/>: sn low then dn high, result interleaved in place. Both
+    /// lifting steps in one sweep (each new low sample completes the high one before it), the mirrored ends outside
+    /// the loop; with one component's geometry sn and dn differ by at most one.
+    /// </summary>
     private static void Lift53Row(int* x, int sn, int dn, int cas, int* tmp)
     {
         var n = sn + dn;
@@ -41,20 +45,25 @@ internal static unsafe class Dwt
             var l = tmp;
             var h = tmp + sn;
             new ReadOnlySpan<int>(x, n).CopyTo(new Span<int>(tmp, n));
-            // Even samples: L[i] - floor((H[i-1] + H[i] + 2) / 4), H mirrored at both ends.
-            var prevH = h[0];
-            for (var i = 0; i < sn; i++)
+            // Even samples: L[i] - floor((H[i-1] + H[i] + 2) / 4); odd: H[i] + floor((X[2i] + X[2i+2]) / 2); H and X
+            // mirrored at the ends.
+            var e0 = l[0] - ((h[0] + h[0] + 2) >> 2);
+            x[0] = e0;
+            var i = 0;
+            for (; i + 1 < sn && i + 1 < dn; i++)
             {
-                var hi = i < dn ? h[i] : h[dn - 1];
-                x[2 * i] = l[i] - ((prevH + hi + 2) >> 2);
-                prevH = hi;
+                var e1 = l[i + 1] - ((h[i] + h[i + 1] + 2) >> 2);
+                x[2 * i + 1] = h[i] + ((e0 + e1) >> 1);
+                x[2 * i + 2] = e1;
+                e0 = e1;
             }
-            // Odd samples: H[i] + floor((X[2i] + X[2i+2]) / 2).
-            for (var i = 0; i < dn; i++)
+            if (i + 1 < sn) // sn = dn + 1: the last even sample mirrors H
             {
-                var right = 2 * i + 2 < n ? x[2 * i + 2] : x[2 * i];
-                x[2 * i + 1] = h[i] + ((x[2 * i] + right) >> 1);
+                var e1 = l[i + 1] - ((h[i] + h[i] + 2) >> 2);
+                x[2 * i + 1] = h[i] + ((e0 + e1) >> 1);
+                x[2 * i + 2] = e1;
             }
+            else if (i < dn) x[2 * i + 1] = h[i] + ((e0 + e0) >> 1); // sn = dn: the last odd sample mirrors X
         }
         else
         {
@@ -67,20 +76,26 @@ internal static unsafe class Dwt
             var l = tmp;
             var h = tmp + sn;
             new ReadOnlySpan<int>(x, n).CopyTo(new Span<int>(tmp, n));
-            // Low samples at odd positions: L[i] - floor((H[i] + H[i+1] + 2) / 4).
-            for (var i = 0; i < sn; i++)
+            // Low samples at odd positions: L[i] - floor((H[i] + H[i+1] + 2) / 4); high at even positions:
+            // H[i] + floor((X[2i-1] + X[2i+1]) / 2); H and X mirrored at the ends.
+            var o0 = l[0] - ((h[0] + h[1 < dn ? 1 : dn - 1] + 2) >> 2);
+            x[1] = o0;
+            x[0] = h[0] + ((o0 + o0) >> 1);
+            var i = 1;
+            for (; i < sn && i + 1 < dn; i++)
             {
-                var h0 = h[i];
-                var h1 = i + 1 < dn ? h[i + 1] : h[dn - 1];
-                x[2 * i + 1] = l[i] - ((h0 + h1 + 2) >> 2);
+                var o1 = l[i] - ((h[i] + h[i + 1] + 2) >> 2);
+                x[2 * i + 1] = o1;
+                x[2 * i] = h[i] + ((o0 + o1) >> 1);
+                o0 = o1;
             }
-            // High samples at even positions: H[i] + floor((X[2i-1] + X[2i+1]) / 2).
-            for (var i = 0; i < dn; i++)
+            if (i < sn) // dn = sn: the last low sample mirrors H
             {
-                var left = i > 0 ? x[2 * i - 1] : x[1];
-                var right = 2 * i + 1 < n ? x[2 * i + 1] : x[2 * i - 1];
-                x[2 * i] = h[i] + ((left + right) >> 1);
+                var o1 = l[i] - ((h[i] + h[i] + 2) >> 2);
+                x[2 * i + 1] = o1;
+                x[2 * i] = h[i] + ((o0 + o1) >> 1);
             }
+            else if (i < dn) x[2 * i] = h[i] + ((o0 + o0) >> 1); // dn = sn + 1: the last high sample mirrors X
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Pipeline.Grib2.Data.Jpeg2000;
 
@@ -365,6 +366,7 @@ internal static unsafe class J2kDecoder
         }
     }
 
+    [SkipLocalsInit]
     private static bool TagDecode(Context ctx, ref BitReader br, int leaf, int threshold)
     {
         Span<int> path = stackalloc int[40];
@@ -526,9 +528,11 @@ internal static unsafe class J2kDecoder
                     if (!included) continue;
                     if (!cb.Included)
                     {
-                        var zbp = 0;
-                        while (!TagDecode(ctx, ref br, pb.ZbpTree + i, zbp + 1))
-                            if (++zbp > 74) throw s.Error("a code-block's zero bit-plane count is beyond any image", br.Pos);
+                        // The value in one walk: the bits are those of raising the threshold one by one (a node's
+                        // bits follow its ancestors' once they are known), without walking the path each time.
+                        if (!TagDecode(ctx, ref br, pb.ZbpTree + i, 75))
+                            throw s.Error("a code-block's zero bit-plane count is beyond any image", br.Pos);
+                        var zbp = ctx.TagValue[pb.ZbpTree + i];
                         cb.Numbps = band.Mb - zbp;
                         cb.Lblock = 3;
                         cb.Included = true;
@@ -711,28 +715,38 @@ internal static unsafe class J2kDecoder
                             throw s.Error("a code-block lies outside its tile", 0);
                         var dst = (long)by * tw + bx;
                         if (reversible)
-                        {
-                            for (var y = 0; y < h; y++)
-                            {
-                                var d = tileBuf + dst + (long)y * tw;
-                                var sp = src + y * w;
-                                for (var x = 0; x < w; x++) d[x] = sp[x] / 2;
-                            }
-                        }
+                            for (var y = 0; y < h; y++) HalveRow(tileBuf + dst + (long)y * tw, src + y * w, w);
                         else
-                        {
-                            var step = band.Step;
-                            for (var y = 0; y < h; y++)
-                            {
-                                var d = fbuf + dst + (long)y * tw;
-                                var sp = src + y * w;
-                                for (var x = 0; x < w; x++) d[x] = sp[x] * step;
-                            }
-                        }
+                            for (var y = 0; y < h; y++) ScaleRow(fbuf + dst + (long)y * tw, src + y * w, w, band.Step);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>The code-block's coefficients without their extra fractional bit (C division: towards zero).</summary>
+    private static void HalveRow(int* d, int* sp, int w)
+    {
+        var x = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; x <= w - 8; x += 8)
+            {
+                var v = Vector256.Load(sp + x);
+                Vector256.Store(Vector256.ShiftRightArithmetic(v + Vector256.ShiftRightLogical(v, 31), 1), d + x);
+            }
+        for (; x < w; x++) d[x] = sp[x] / 2;
+    }
+
+    /// <summary>Dequantised coefficients for the 9/7: int to float, times the half step (OpenJPEG's order).</summary>
+    private static void ScaleRow(float* d, int* sp, int w, float step)
+    {
+        var x = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vs = Vector256.Create(step);
+            for (; x <= w - 8; x += 8) Vector256.Store(Vector256.ConvertToSingle(Vector256.Load(sp + x)) * vs, d + x);
+        }
+        for (; x < w; x++) d[x] = sp[x] * step;
     }
 
     private static void InverseTransform(Context ctx, int nl, bool reversible, int* buf, int tw)

@@ -307,7 +307,9 @@ internal sealed unsafe class Tier1
             for (var i = 0; i < w; i++, fp++, dp++)
             {
                 var f = *fp;
-                if (f == 0) continue;
+                // Nothing to do where the column is empty, or every row is significant already (most columns of
+                // the lower bit planes): one test instead of four.
+                if (f == 0 || (~(f | f >> 17) & SigAll) == 0) continue;
                 SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp, zc, 0, oneplushalf, vsc);
                 SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + w, zc, 1, oneplushalf, false);
                 SigStep(cxb, fstride, ref c, ref a, ref ct, ref bp, ref f, fp, dp + 2 * w, zc, 2, oneplushalf, false);
@@ -560,6 +562,11 @@ internal sealed unsafe class Tier1
             for (var i = 0; i < w; i++, fp++, dp++)
             {
                 var f = *fp;
+                if ((~(f | f >> 17) & SigAll) == 0) // every row significant or visited: nothing to decode
+                {
+                    *fp = f & ~PiAll;
+                    continue;
+                }
                 var first = 0; // the rows above it are settled by run-length decoding
                 if (f == 0)
                 {
