@@ -63,7 +63,7 @@ public class AdmissionBenchmarks
         else if (Provider == "sqlite")
         {
             _dir = Path.Combine(Path.GetTempPath(), "pipeline-admission-bench", Guid.NewGuid().ToString("N"));
-            // PIPELINE_BENCH_SQLITE_SYNCHRONOUS=Full measures the fsync-per-commit setting (default: the options' Normal).
+            // PIPELINE_BENCH_SQLITE_SYNCHRONOUS=Normal measures the fsync-at-checkpoints setting (default: the options' Full).
             persistence = new PipelinePersistenceOptions
             {
                 DataDirectory = _dir,
