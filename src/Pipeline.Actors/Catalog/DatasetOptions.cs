@@ -97,6 +97,14 @@ public sealed record OutputOptions
     public string FileZarr { get; init; } = FileZarrModes.Default;
 
     /// <summary>
+    /// With <see cref="FileZarr"/> <c>staging</c>: keep each GRIB2 file's staging area after the run is finalized (the
+    /// default), so that a refresh or a late file finalizes the run again by copying chunks instead of decoding every
+    /// file; or delete it once the run Zarr, manifest and run notification are out, which halves the run's storage
+    /// (the staging chunks are the run Zarr's data again) at the cost of decoding at the next finalization.
+    /// </summary>
+    public bool KeepStaging { get; init; } = true;
+
+    /// <summary>
     /// The HTTP(S) address the store is published at (e.g. <c>https://data.example.org/zarr</c>), used for the links in
     /// notifications; null: links use the store's own address (<c>file://</c>, <c>s3://</c>).
     /// </summary>

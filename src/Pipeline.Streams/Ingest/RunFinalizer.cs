@@ -144,6 +144,8 @@ public sealed class RunFinalizer(
         }
 
         bool IsNetCdf(FinalizedFile f) => formats.TryGetValue(f.DataId, out var ff) && ff.IsNetCdf();
+        // Staging areas are dropped only once a run Zarr holds their chunks (Outputs:KeepStaging false).
+        var dropStaging = staging && !run.Outputs.KeepStaging && zarrKey is not null && runFormat == "grib2";
         var manifest = new
         {
             run = run.RunId.ToString(),
@@ -170,7 +172,8 @@ public sealed class RunFinalizer(
                 format = formats.TryGetValue(f.DataId, out var ff) ? ff.Name() : null,
                 // Staging: a GRIB2 file has no Zarr of its own (NetCDF files always do); its staging area is listed.
                 zarr = staging && !IsNetCdf(f) ? null : OutputLayout.FileZarr(run.RunId, OutputLayout.FileName(f.DataId)),
-                staging = staging && !IsNetCdf(f) ? OutputLayout.FileStaging(run.RunId, OutputLayout.FileName(f.DataId)) : null,
+                // Listed while it is kept (Outputs:KeepStaging): a deleted one is gone once the run is notified.
+                staging = staging && !IsNetCdf(f) && !dropStaging ? OutputLayout.FileStaging(run.RunId, OutputLayout.FileName(f.DataId)) : null,
                 references = OutputLayout.FileReferences(run.RunId, OutputLayout.FileName(f.DataId)),
                 // NetCDF has no .idx: its byte ranges are in the references.
                 idx = formats.TryGetValue(f.DataId, out var fi) && fi.IsNetCdf() ? null : OutputLayout.FileIdx(run.RunId, OutputLayout.FileName(f.DataId)),
@@ -192,6 +195,11 @@ public sealed class RunFinalizer(
 
         var triggered = run.Outputs.Trigger is { } trigger && await TriggerAsync(run, trigger, problems, cancellationToken).ConfigureAwait(false);
         Phase("notify+trigger");
+        if (dropStaging)
+        {
+            var dropped = await DropStagingAsync(store, run, paths.Select(p => p.File), cancellationToken).ConfigureAwait(false);
+            Phase($"drop staging ({dropped} objects)");
+        }
         _log.LogInformation("Finalizing {Run} took: {Phases}; run Zarr phases: {Timings}", run.RunId, string.Join(", ", phases),
             string.Join(", ", timings.Phases.Select(p => $"{p.Phase} {p.Wall.TotalSeconds:0.00} s").Concat(timings.WorkerSteps.Select(w => $"[{w.Step} {w.Summed.TotalSeconds:0.00} s summed]"))));
         _log.LogInformation("Finalized {Run} generation {Generation}: {Files} files ({Format}), {Fields} fields ({Copied} copied from the per-file chunks), {Groups} groups{Problems}",
@@ -201,6 +209,33 @@ public sealed class RunFinalizer(
     }
 
     private static string? PublicBaseUrl(OutputOptions outputs) => outputs.PublicBaseUrl;
+
+    /// <summary>
+    /// Deletes the files' staging areas (<c>Outputs:KeepStaging</c> false), after the run's products and notification:
+    /// a failure here is logged, not the run's failure, and leaves only storage behind (the next finalization
+    /// copies what is left and decodes the rest). A file processed again meanwhile (a refresh) may lose its new staging
+    /// area too; its fields are then decoded at its finalization.
+    /// </summary>
+    private async Task<int> DropStagingAsync(IObjectStore store, RunFinalization run, IEnumerable<FinalizedFile> files, CancellationToken cancellationToken)
+    {
+        var dropped = 0;
+        foreach (var file in files)
+        {
+            var area = OutputLayout.FileStaging(run.RunId, OutputLayout.FileName(file.DataId));
+            try
+            {
+                var objects = await store.ListAllAsync(area + "/", cancellationToken).ConfigureAwait(false);
+                await Parallel.ForEachAsync(objects, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+                    async (o, ct) => await store.DeleteAsync(o.Key, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                dropped += objects.Count;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _log.LogWarning(e, "Finalized {Run}: the staging area {Area} could not be deleted; it stays until the next finalization", run.RunId, area);
+            }
+        }
+        return dropped;
+    }
 
     /// <summary>Where a GRIB2 file's chunks may be: its staging area and its own Zarr, the dataset's present mode first.</summary>
     private static IReadOnlyList<string> PerFilePlaces(ModelRunId run, string name, bool staging) => staging

@@ -166,16 +166,54 @@ public sealed class FileZarrStagingSpecs : IAsyncLifetime
         // Files written in full mode, the dataset switched to staging before the run completed (and back).
         var outputs = Outputs(FileZarrModes.Full);
         var (store, run, _) = await IngestAsync(outputs with { FileZarr = FileZarrModes.Full });
+        var again = await FinalizeAgainAsync(outputs with { FileZarr = FileZarrModes.Staging });
+
+        Assert.Equal(run.Fields, again.FieldsCopied);
+    }
+
+    [Fact]
+    public async Task Should_delete_the_staging_areas_once_the_run_is_out_and_decode_at_the_next_finalization_when_staging_is_not_kept()
+    {
+        var (fullStore, _, _) = await IngestAsync(Outputs(FileZarrModes.Full));
+        var outputs = Outputs(FileZarrModes.Staging) with { KeepStaging = false };
+        var (store, run, _) = await IngestAsync(outputs);
+
+        // Copied from the staging areas, which then went; the run Zarr, references and indexes stay.
+        Assert.Equal(run.Fields, run.FieldsCopied);
+        Assert.Empty(await KeysAsync(store, "staging"));
+        await AssertSameRunZarrAsync(fullStore, store);
+        Assert.Equal(_run.Files.Count, (await KeysAsync(store, "refs")).Count(k => k != "refs/run.json" && !k.StartsWith("refs/run.", StringComparison.Ordinal)));
+        Assert.Equal(_run.Files.Count, (await KeysAsync(store, "idx")).Count);
+        var manifest = JsonNode.Parse(await store.GetAsync(OutputLayout.RunManifest(RunId)))!;
+        Assert.All(manifest["files"]!.AsArray(), f => Assert.Null(f!["staging"]));
+
+        // A refresh finalizes again: nothing left to copy, every field decoded, the same run Zarr.
+        var again = await FinalizeAgainAsync(outputs);
+        Assert.Equal(run.Fields, again.Fields);
+        Assert.Equal(0, again.FieldsCopied);
+        await AssertSameRunZarrAsync(fullStore, store);
+    }
+
+    [Fact]
+    public async Task Should_keep_the_staging_areas_after_finalizing_by_default()
+    {
+        var (store, _, _) = await IngestAsync(Outputs(FileZarrModes.Staging));
+
+        Assert.True(new OutputOptions().KeepStaging);
+        Assert.Equal(_run.Files.Count, (await KeysAsync(store, "staging")).Count(k => k.EndsWith("/.zmetadata", StringComparison.Ordinal)));
+    }
+
+    /// <summary>Finalizes the run once more (generation 2, a refresh) from the files as they are in the store.</summary>
+    private async Task<FinalizedRun> FinalizeAgainAsync(OutputOptions outputs)
+    {
         using var stores = new OutputStores(outputs.Store);
         var local = new LocalFiles();
         foreach (var f in _run.Files) local.Remember(RunId, f.RelPath, f.FullPath);
-        await using var fetcher = new Fetcher(new FetchSettings { CacheDirectory = Path.Combine(_root, "cache-switch"), Defaults = new Pipeline.Streams.Fetch.FetchOptions { AllowedHosts = ["127.0.0.1"] } });
+        await using var fetcher = new Fetcher(new FetchSettings { CacheDirectory = Path.Combine(_root, "cache-" + Guid.NewGuid().ToString("N")), Defaults = new Pipeline.Streams.Fetch.FetchOptions { AllowedHosts = ["127.0.0.1"] } });
         using var http = new HttpClient();
         var indexed = _run.Files.Select(f => new FinalizedFile(f.RelPath, f.Sha512, f.RelPath, null, null, new Uri("http://127.0.0.1/" + f.RelPath))).ToList();
-        var again = await new RunFinalizer(stores, fetcher, local, new Wis2Notifier(null, new InMemoryDeadLetterStore()), http)
-            .FinalizeAsync(new RunFinalization(RunId, 2, "refresh", DateTimeOffset.UtcNow, indexed, [], outputs with { FileZarr = FileZarrModes.Staging }));
-
-        Assert.Equal(run.Fields, again.FieldsCopied);
+        return await new RunFinalizer(stores, fetcher, local, new Wis2Notifier(null, new InMemoryDeadLetterStore()), http)
+            .FinalizeAsync(new RunFinalization(RunId, 2, "refresh", DateTimeOffset.UtcNow, indexed, [], outputs));
     }
 
     private async Task AssertSameRunZarrAsync(IObjectStore want, IObjectStore got)
