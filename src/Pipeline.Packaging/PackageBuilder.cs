@@ -65,12 +65,12 @@ public static class PackageBuilder
             throw new PackagingException($"no field of dataset '{request.Dataset}' run {request.Run} matches the selection; it has " +
                                          string.Join(", ", available.Take(20)));
 
-        var recording = new RecordingStore(new SubStore(store, prefix));
+        var recording = new RecordingStore(new PrefixedStore(store, prefix));
         var warnings = new List<string>();
         long cells = 0, inside = 0;
         int fields;
         if (request.Format == PackageFormat.Zarr)
-            (fields, cells, inside) = await WriteZarrAsync(request, selected, new SubStore(recording, "data.zarr"), warnings, progress, cancellationToken).ConfigureAwait(false);
+            (fields, cells, inside) = await WriteZarrAsync(request, selected, new PrefixedStore(recording, "data.zarr"), warnings, progress, cancellationToken).ConfigureAwait(false);
         else
             fields = await WriteGribAsync(selected, inputs, recording, warnings, progress, cancellationToken).ConfigureAwait(false);
 
@@ -89,7 +89,7 @@ public static class PackageBuilder
         var all = resources.Append(provenanceResource).ToList();
         var package = DataPackage(request, inputs, all, finished);
         var packageBytes = JsonSerializer.SerializeToUtf8Bytes(package, Indented);
-        await new SubStore(store, prefix).PutAsync("datapackage.json", packageBytes, cancellationToken).ConfigureAwait(false);
+        await new PrefixedStore(store, prefix).PutAsync("datapackage.json", packageBytes, cancellationToken).ConfigureAwait(false);
         progress?.Report(new PackageProgress("describe", 1, 1, $"{all.Count} resources"));
         return new PackageResult(prefix, StoreKey.Join(prefix, "datapackage.json"), StoreKey.Join(prefix, "provenance.json"), request.Format, fields, cells, inside,
             all.Sum(r => r.Bytes) + packageBytes.Length, all, warnings);

@@ -76,44 +76,6 @@ public static class OutputLayout
     public static string RunManifest(ModelRunId run) => StoreKey.Join(RunPrefix(run), "manifest.json");
 }
 
-/// <summary>A view of a store under a key prefix (what a per-file or per-run Zarr writer is given).</summary>
-public sealed class PrefixedStore(IObjectStore inner, string prefix) : IObjectStore
-{
-    private readonly string _prefix = StoreKey.ValidatePrefix(prefix).TrimEnd('/');
-
-    public IObjectStore Inner { get; } = inner;
-
-    public string Prefix => _prefix;
-
-    public string Location => Inner.Location.TrimEnd('/') + "/" + _prefix;
-
-    private string K(string key) => _prefix.Length == 0 ? StoreKey.Validate(key) : _prefix + "/" + StoreKey.Validate(key);
-
-    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => Inner.PutAsync(K(key), data, cancellationToken);
-
-    public Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default) => Inner.PutAsync(K(key), content, cancellationToken);
-
-    public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default) => Inner.TryGetAsync(K(key), cancellationToken);
-
-    public Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellationToken = default) =>
-        Inner.GetRangeAsync(K(key), offset, length, cancellationToken);
-
-    public async Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default) =>
-        await Inner.HeadAsync(K(key), cancellationToken).ConfigureAwait(false) is { } o ? o with { Key = key } : null;
-
-    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var full = _prefix.Length == 0 ? prefix : _prefix + "/" + prefix;
-        await foreach (var o in Inner.ListAsync(full, cancellationToken).ConfigureAwait(false))
-            yield return o with { Key = _prefix.Length == 0 ? o.Key : o.Key[(_prefix.Length + 1)..] };
-    }
-
-    public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => Inner.DeleteAsync(K(key), cancellationToken);
-
-    public Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default) =>
-        Inner.CopyAsync(K(source), K(destination), cancellationToken);
-}
-
 /// <summary>
 /// Opens the object stores that datasets name in <c>Outputs.Store</c>: a directory path or <c>file://</c> URI
 /// (<see cref="LocalDirectoryStore"/>), or <c>s3://bucket/prefix</c> (<see cref="S3ObjectStore"/>, endpoint and

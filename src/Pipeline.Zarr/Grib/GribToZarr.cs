@@ -269,12 +269,10 @@ public static class GribToZarr
 /// chunks pass, every other put (metadata documents, coordinate chunks, the consolidated metadata the writer puts) is
 /// dropped; the writer still holds the documents it built, for consolidation. Reads pass.
 /// </summary>
-internal sealed class DataChunksOnlyStore(IObjectStore inner, IReadOnlyList<Hypercube> cubes, ZarrFormat format) : IObjectStore
+internal sealed class DataChunksOnlyStore(IObjectStore inner, IReadOnlyList<Hypercube> cubes, ZarrFormat format) : ForwardingStore(inner)
 {
     // "group/variable/" of every data array (the paths PerFileChunks copies from).
     private readonly HashSet<string> _arrays = [.. cubes.SelectMany(c => c.Fields.Select(f => (c.Group.Length == 0 ? "" : c.Group + "/") + f.Variable + "/"))];
-
-    public string Location => inner.Location;
 
     private bool IsDataChunk(string key)
     {
@@ -290,60 +288,30 @@ internal sealed class DataChunksOnlyStore(IObjectStore inner, IReadOnlyList<Hype
         return false;
     }
 
-    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
-        IsDataChunk(key) ? inner.PutAsync(key, data, cancellationToken) : Task.CompletedTask;
+    public override Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        IsDataChunk(key) ? Inner.PutAsync(key, data, cancellationToken) : Task.CompletedTask;
 
-    public Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default) =>
-        IsDataChunk(key) ? inner.PutAsync(key, content, cancellationToken) : Task.CompletedTask;
-
-    public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default) => inner.TryGetAsync(key, cancellationToken);
-
-    public Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellationToken = default) =>
-        inner.GetRangeAsync(key, offset, length, cancellationToken);
-
-    public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default) => inner.HeadAsync(key, cancellationToken);
-
-    public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
-
-    public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
-
-    public Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default) =>
-        inner.CopyAsync(source, destination, cancellationToken);
+    public override Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default) =>
+        IsDataChunk(key) ? Inner.PutAsync(key, content, cancellationToken) : Task.CompletedTask;
 }
 
 /// <summary>Passes every call to the inner store and counts the bytes put (the size of what a conversion wrote; a key put twice counts once).</summary>
-internal sealed class CountingStore(IObjectStore inner) : IObjectStore
+internal sealed class CountingStore(IObjectStore inner) : ForwardingStore(inner)
 {
     private readonly ConcurrentDictionary<string, long> _sizes = new(StringComparer.Ordinal);
 
     public long BytesWritten => _sizes.Values.Sum();
 
-    public string Location => inner.Location;
-
-    public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public override async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        await inner.PutAsync(key, data, cancellationToken).ConfigureAwait(false);
+        await Inner.PutAsync(key, data, cancellationToken).ConfigureAwait(false);
         _sizes[key] = data.Length;
     }
 
-    public async Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default)
+    public override async Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default)
     {
         var start = content.CanSeek ? content.Position : -1;
-        await inner.PutAsync(key, content, cancellationToken).ConfigureAwait(false);
+        await Inner.PutAsync(key, content, cancellationToken).ConfigureAwait(false);
         if (start >= 0) _sizes[key] = content.Position - start;
     }
-
-    public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default) => inner.TryGetAsync(key, cancellationToken);
-
-    public Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellationToken = default) =>
-        inner.GetRangeAsync(key, offset, length, cancellationToken);
-
-    public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default) => inner.HeadAsync(key, cancellationToken);
-
-    public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
-
-    public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
-
-    public Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default) =>
-        inner.CopyAsync(source, destination, cancellationToken);
 }

@@ -180,67 +180,57 @@ public sealed class GribToZarrSpecs : IDisposable
         }
     }
 
-    /// <summary>Counts the reads (get, range, head, list) that reach the store.</summary>
-    private sealed class ReadCountingStore(IObjectStore inner) : IObjectStore
+    /// <summary>Counts the reads (get, range, head, list) that reach the store; a copy is a get and a put through it.</summary>
+    private sealed class ReadCountingStore(IObjectStore inner) : ForwardingStore(inner)
     {
         private int _reads;
 
         public int Reads => _reads;
 
-        public string Location => inner.Location;
-
-        public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) => inner.PutAsync(key, data, cancellationToken);
-        public Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default) => inner.PutAsync(key, content, cancellationToken);
-
-        public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default)
+        public override Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _reads);
-            return inner.TryGetAsync(key, cancellationToken);
+            return Inner.TryGetAsync(key, cancellationToken);
         }
 
-        public Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellationToken = default)
+        public override Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _reads);
-            return inner.GetRangeAsync(key, offset, length, cancellationToken);
+            return Inner.GetRangeAsync(key, offset, length, cancellationToken);
         }
 
-        public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default)
+        public override Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _reads);
-            return inner.HeadAsync(key, cancellationToken);
+            return Inner.HeadAsync(key, cancellationToken);
         }
 
-        public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default)
+        public override IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _reads);
-            return inner.ListAsync(prefix, cancellationToken);
+            return Inner.ListAsync(prefix, cancellationToken);
         }
 
-        public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+        public override Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default) =>
+            CopyThroughAsync(source, destination, cancellationToken);
     }
 
-    /// <summary>A store whose n-th put fails like a full disk (nothing written), as a store would report it.</summary>
-    private sealed class FailingStore(IObjectStore inner, int failOnPut) : IObjectStore
+    /// <summary>A store whose n-th put fails like a full disk (nothing written), as a store would report it; a copy is a get and a put through it.</summary>
+    private sealed class FailingStore(IObjectStore inner, int failOnPut) : ForwardingStore(inner)
     {
         private int _puts;
 
         public string? FailedKey { get; private set; }
 
-        public string Location => inner.Location;
-
-        public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        public override Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
         {
-            if (Interlocked.Increment(ref _puts) != failOnPut) return inner.PutAsync(key, data, cancellationToken);
+            if (Interlocked.Increment(ref _puts) != failOnPut) return Inner.PutAsync(key, data, cancellationToken);
             FailedKey = key;
-            return Task.FromException(new ObjectStoreException(inner.Location, key, "put", new IOException("No space left on device")));
+            return Task.FromException(new ObjectStoreException(Inner.Location, key, "put", new IOException("No space left on device")));
         }
 
-        public Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default) => inner.PutAsync(key, content, cancellationToken);
-        public Task<byte[]?> TryGetAsync(string key, CancellationToken cancellationToken = default) => inner.TryGetAsync(key, cancellationToken);
-        public Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken cancellationToken = default) => inner.GetRangeAsync(key, offset, length, cancellationToken);
-        public Task<ObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken = default) => inner.HeadAsync(key, cancellationToken);
-        public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
-        public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+        public override Task<bool> CopyAsync(string source, string destination, CancellationToken cancellationToken = default) =>
+            CopyThroughAsync(source, destination, cancellationToken);
     }
 
     [Fact]
