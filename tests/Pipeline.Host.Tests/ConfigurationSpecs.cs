@@ -18,6 +18,7 @@ public sealed class ConfigurationSpecs
     [InlineData("Pipeline:Cluster:HeartbeatPause", "00:00:00.2", "Pipeline:Cluster:HeartbeatPause must be at least 00:00:01")]
     [InlineData("Pipeline:Cluster:ShardRetryInterval", "00:00:00.01", "Pipeline:Cluster:ShardRetryInterval must be between")]
     [InlineData("Pipeline:Cluster:RunWakeInterval", "00:30:00", "Pipeline:Cluster:RunWakeInterval must be between")]
+    [InlineData("Pipeline:Ingest:CacheRetention", "00:00:00", "Pipeline:Ingest:CacheRetention must be at least 00:00:01")]
     [InlineData("Pipeline:Node:SplitBrainStableAfter", "00:00:09", "Pipeline:Cluster:StableAfter (00:00:05) and the deprecated Pipeline:Node:SplitBrainStableAfter (00:00:09) disagree")]
     public void Should_name_the_key_when_a_setting_is_invalid(string key, string value, string expected)
     {

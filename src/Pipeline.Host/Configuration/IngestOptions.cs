@@ -36,6 +36,12 @@ public sealed class IngestOptions
     /// <summary>Refuse link-local and metadata addresses (169.254.0.0/16). Loopback is always allowed.</summary>
     public bool BlockLinkLocal { get; set; } = true;
 
+    /// <summary>
+    /// How long a downloaded file stays in the cache once no run still needs it: files of runs not finalized yet are
+    /// kept whatever their age; the rest are deleted this long after they were downloaded (or last downloaded again).
+    /// </summary>
+    public TimeSpan CacheRetention { get; set; } = TimeSpan.FromMinutes(30);
+
     public string Cache => CacheDirectory ?? Path.Combine(DataDirectory, "cache");
 
     public string Store => DefaultStore ?? Path.Combine(DataDirectory, "store");

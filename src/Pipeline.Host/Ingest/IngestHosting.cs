@@ -43,6 +43,9 @@ public static class IngestHosting
         services.AddSingleton<AnnouncementInjector>();
         services.AddSingleton<IngestService>();
         services.AddHostedService(sp => sp.GetRequiredService<IngestService>());
+        services.AddSingleton(sp => new CacheHousekeeping(sp.GetRequiredService<Fetcher>(), sp.GetRequiredService<LocalFiles>(), ingest.CacheRetention,
+            sp.GetRequiredService<ILogger<CacheHousekeeping>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<CacheHousekeeping>());
         return services;
     }
 

@@ -154,6 +154,8 @@ public sealed class IngestGraph
                     modelRuns.Tell(new ReportFileFetched(work.RunId, work.File, c.Size));
                     BytesFetched.Add(c.Size, Tag(work));
                     Milestone?.Invoke(new IngestEvent.Fetched(work, c.Size, c.Attempts));
+                    // Held from now until the run is finalized: cache housekeeping leaves it alone however long it waits.
+                    _localFiles.Remember(work.RunId, work.File.DataId, c.Path);
                     return (work, c.Path);
                 case FetchResult.InMemory m:
                     // Small files are verified in memory; the decoder and the finalizer read files, so keep it in the cache folder.
@@ -167,6 +169,7 @@ public sealed class IngestGraph
                     modelRuns.Tell(new ReportFileFetched(work.RunId, work.File, m.Size));
                     BytesFetched.Add(m.Size, Tag(work));
                     Milestone?.Invoke(new IngestEvent.Fetched(work, m.Size, m.Attempts));
+                    _localFiles.Remember(work.RunId, work.File.DataId, path);
                     return (work, path);
                 case FetchResult.Failed { Error: FetchErrorClass.Cancelled }:
                     Interlocked.Decrement(ref _inFlight);
@@ -193,7 +196,6 @@ public sealed class IngestGraph
             var outputs = _catalog.TryGet(work.RunId.Dataset, out var d) ? d.Options.Outputs : new OutputOptions();
             // Decoding and compressing are CPU-bound: off the stream's dispatcher.
             var file = await Task.Run(() => _processor.ProcessAsync(work, path, outputs, ct), ct).ConfigureAwait(false);
-            _localFiles.Remember(work.RunId, work.File.DataId, path);
             var store = _processor.Stores.Get(outputs.Store);
             var parked = await _notifier.NotifyFileAsync(work.RunId, outputs, file, OutputStores.Href(store, file.ProductKey, outputs.PublicBaseUrl), ct,
                 work.Announcement.Location).ConfigureAwait(false);

@@ -35,6 +35,9 @@ public sealed class LocalFiles
     public string? Find(ModelRunId run, string dataId) =>
         _paths.TryGetValue(run + "\n" + dataId, out var p) && File.Exists(p) ? p : null;
 
+    /// <summary>The full paths of every file a run not finalized yet still needs (what cache housekeeping must keep).</summary>
+    public HashSet<string> Held() => [.. _paths.Values.Select(Path.GetFullPath)];
+
     public void ForgetRun(ModelRunId run)
     {
         var prefix = run + "\n";

@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.Actors.Contracts;
+using Pipeline.Host.Ingest;
+using Pipeline.Streams.Fetch;
+using Pipeline.Streams.Ingest;
+using Pipeline.Testing;
+using Xunit;
+
+namespace Pipeline.Host.Tests.Ingest;
+
+/// <summary>
+/// The download cache stays bounded on a long-running node: files of runs not finalized yet stay whatever their age,
+/// the rest go once older than <c>Pipeline:Ingest:CacheRetention</c>. The real fetcher's cache and the node's
+/// <see cref="LocalFiles"/>; the service's own timer does the sweeping in the last spec.
+/// </summary>
+public sealed class CacheHousekeepingSpecs : IAsyncDisposable
+{
+    private static readonly ModelRunId Run = new(new DatasetId("test.cache"), new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
+    private readonly string _root = Directory.CreateTempSubdirectory("pipeline-housekeeping-").FullName;
+    private readonly Fetcher _fetcher;
+    private readonly LocalFiles _local = new();
+
+    public CacheHousekeepingSpecs()
+    {
+        _fetcher = new Fetcher(new FetchSettings { CacheDirectory = Path.Combine(_root, "cache"), Defaults = new FetchOptions { AllowedHosts = ["127.0.0.1"] } });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _fetcher.DisposeAsync();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private string Downloaded(char c, TimeSpan age)
+    {
+        var hex = new string(c, 64);
+        var temp = Path.Combine(_fetcher.Cache.TempDirectory, hex + ".tmp");
+        File.WriteAllBytes(temp, new byte[100]);
+        var path = _fetcher.Cache.Commit(temp, hex);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow - age);
+        return path;
+    }
+
+    [Fact]
+    public void Should_keep_the_files_of_runs_not_finalized_and_delete_them_after_finalization_when_they_are_old()
+    {
+        var held = Downloaded('a', TimeSpan.FromHours(3));
+        var done = Downloaded('b', TimeSpan.FromHours(3));
+        var recent = Downloaded('c', TimeSpan.FromMinutes(5));
+        _local.Remember(Run, "a.grib2", held);
+        var housekeeping = new CacheHousekeeping(_fetcher, _local, TimeSpan.FromMinutes(30), NullLogger<CacheHousekeeping>.Instance);
+
+        Assert.Equal(new CacheSweep(1, 100, 1), housekeeping.SweepOnce());
+        Assert.True(File.Exists(held));
+        Assert.False(File.Exists(done));
+        Assert.True(File.Exists(recent));
+
+        _local.ForgetRun(Run); // the run was finalized: its files are no longer needed
+        Assert.Equal(new CacheSweep(1, 100, 0), housekeeping.SweepOnce());
+        Assert.False(File.Exists(held));
+        Assert.True(File.Exists(recent));
+        Assert.Equal(TimeSpan.FromMinutes(5), housekeeping.Interval); // half the retention, at most five minutes
+        Assert.Equal(TimeSpan.FromSeconds(2), new CacheHousekeeping(_fetcher, _local, TimeSpan.FromSeconds(4), NullLogger<CacheHousekeeping>.Instance).Interval);
+    }
+
+    [Fact]
+    public async Task Should_sweep_on_its_own_timer_while_the_node_runs()
+    {
+        var old = Downloaded('d', TimeSpan.FromHours(1));
+        var held = Downloaded('e', TimeSpan.FromHours(1));
+        _local.Remember(Run, "e.grib2", held);
+        using var housekeeping = new CacheHousekeeping(_fetcher, _local, TimeSpan.FromSeconds(1), NullLogger<CacheHousekeeping>.Instance);
+        await housekeeping.StartAsync(CancellationToken.None);
+        try
+        {
+            await Eventually.HoldsAsync(() => Task.FromResult(File.Exists(old)), exists => !exists, TimeSpan.FromSeconds(60), "the old unheld file swept");
+            // A file downloaded now is swept too once it is older than the retention and no run holds it.
+            var later = Downloaded('f', TimeSpan.Zero);
+            await Eventually.HoldsAsync(() => Task.FromResult(File.Exists(later)), exists => !exists, TimeSpan.FromSeconds(60), "the new file swept after the retention");
+            Assert.True(File.Exists(held));
+        }
+        finally
+        {
+            await housekeeping.StopAsync(CancellationToken.None);
+        }
+    }
+}
