@@ -60,6 +60,8 @@ public static class PackagingHosting
             AskTimeout = settings.Management.AskTimeout,
         });
         if (options.Enabled) services.AddHostedService<PackageRunner>();
+        services.AddHostedService(sp => new PackageInputHousekeeping(sp.GetRequiredService<RunInputs>(), options.InputRetention,
+            sp.GetRequiredService<ILogger<PackageInputHousekeeping>>()));
         services.AddHostedService<PackageTrigger>();
         return services;
     }
@@ -114,4 +116,11 @@ public sealed class PackageTrigger(ActorSystem system, DatasetCatalog catalog, P
     {
         public Listener(PackageTrigger trigger) => Receive<RunFinalizedNotice>(n => _ = trigger.SubmitAsync(n));
     }
+}
+
+/// <summary>Deletes packaging input copies no job used for <c>Pipeline:Packaging:InputRetention</c> (default a day).</summary>
+public sealed class PackageInputHousekeeping(RunInputs inputs, TimeSpan retention, ILogger<PackageInputHousekeeping> logger)
+    : Pipeline.Host.Ingest.PeriodicSweep("packaging inputs", retention, logger)
+{
+    protected override Pipeline.Streams.Fetch.CacheSweep Sweep() => inputs.Sweep(Retention);
 }

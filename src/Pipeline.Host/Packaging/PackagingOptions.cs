@@ -14,6 +14,9 @@ public sealed class PackagingOptions
     /// <summary>Local copies of the runs' original GRIB2 files (default <c>{Ingest:DataDirectory}/packaging/inputs</c>).</summary>
     public string? InputDirectory { get; set; }
 
+    /// <summary>A local input copy not used by any job for this long is deleted (a later job downloads it again).</summary>
+    public TimeSpan InputRetention { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Jobs run at once on this node.</summary>
     public int Parallelism { get; set; } = 1;
 
@@ -44,6 +47,7 @@ public sealed class PackagingOptions
         if (QueueCapacity is < 1 or > 100_000) errors.Add($"{s}QueueCapacity must be 1..100000 (got {QueueCapacity})");
         if (InputRetryDelay <= TimeSpan.Zero) errors.Add($"{s}InputRetryDelay must be positive (got {InputRetryDelay})");
         if (InputWaitLimit < TimeSpan.Zero) errors.Add($"{s}InputWaitLimit must not be negative (got {InputWaitLimit})");
+        if (InputRetention < TimeSpan.FromSeconds(1)) errors.Add($"{s}InputRetention must be at least 00:00:01 (got {InputRetention})");
         if (string.IsNullOrWhiteSpace(LicenseName)) errors.Add($"{s}LicenseName must be set");
         return errors;
     }

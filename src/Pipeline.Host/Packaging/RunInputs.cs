@@ -43,6 +43,36 @@ public sealed class RunInputs(DatasetCatalog catalog, OutputStores stores, Fetch
         return files.OrderBy(f => f.DataId, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>
+    /// Deletes the local copies (and their <c>.sha256</c>, and temporaries a crash left) that no job used for
+    /// <paramref name="olderThan"/>: a copy is touched each time a job takes it, so only idle ones go.
+    /// </summary>
+    public CacheSweep Sweep(TimeSpan olderThan)
+    {
+        var cutoff = DateTime.UtcNow - olderThan;
+        int deleted = 0;
+        long bytes = 0;
+        foreach (var f in System.IO.Directory.EnumerateFiles(Directory))
+        {
+            if (f.EndsWith(".sha256", StringComparison.Ordinal)) continue; // goes with its copy
+            try
+            {
+                var info = new FileInfo(f);
+                if (!info.Exists || info.LastWriteTimeUtc >= cutoff) continue;
+                var length = info.Length;
+                if (f.EndsWith(".grib2", StringComparison.Ordinal)) File.Delete(f + ".sha256"); // first: a copy without it is fetched again
+                info.Delete();
+                deleted++;
+                bytes += length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile, or in use on a system that refuses: the next sweep tries again.
+            }
+        }
+        return new CacheSweep(deleted, bytes, 0);
+    }
+
     /// <summary>A local copy of one input (downloaded once); throws <see cref="InputUnavailableException"/> when it cannot be had now.</summary>
     public async Task<PackageInput> FetchAsync(ModelRunId run, RunInputFile file, CancellationToken cancellationToken)
     {
@@ -50,7 +80,11 @@ public sealed class RunInputs(DatasetCatalog catalog, OutputStores stores, Fetch
         var path = Path.Combine(Directory, name + ".grib2");
         var shaPath = path + ".sha256";
         if (File.Exists(path) && File.Exists(shaPath))
+        {
+            // In use again: the sweep measures a copy's age from its last use.
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
             return new PackageInput(path, file.Location, await File.ReadAllTextAsync(shaPath, cancellationToken).ConfigureAwait(false), new FileInfo(path).Length);
+        }
 
         var announcement = new Announcement("packaging", AnnouncementFormats.Manual, file.DataId, file.Location, file.Location.AbsolutePath.TrimStart('/'), null, null,
             null, DateTimeOffset.UtcNow, "");

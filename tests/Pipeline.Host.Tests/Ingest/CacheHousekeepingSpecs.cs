@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Actors.Contracts;
+using Pipeline.Actors.Catalog;
 using Pipeline.Host.Ingest;
+using Pipeline.Host.Packaging;
 using Pipeline.Streams.Fetch;
 using Pipeline.Streams.Ingest;
 using Pipeline.Testing;
@@ -22,7 +24,7 @@ public sealed class CacheHousekeepingSpecs : IAsyncDisposable
 
     public CacheHousekeepingSpecs()
     {
-        _fetcher = new Fetcher(new FetchSettings { CacheDirectory = Path.Combine(_root, "cache"), Defaults = new FetchOptions { AllowedHosts = ["127.0.0.1"] } });
+        _fetcher = new Fetcher(new FetchSettings { CacheDirectory = Path.Combine(_root, "cache"), Defaults = new Pipeline.Streams.Fetch.FetchOptions { AllowedHosts = ["127.0.0.1"] } });
     }
 
     public async ValueTask DisposeAsync()
@@ -67,6 +69,32 @@ public sealed class CacheHousekeepingSpecs : IAsyncDisposable
         Assert.True(File.Exists(recent));
         Assert.Equal(TimeSpan.FromMinutes(5), housekeeping.Interval); // half the retention, at most five minutes
         Assert.Equal(TimeSpan.FromSeconds(2), new CacheHousekeeping(_fetcher, _local, TimeSpan.FromSeconds(4), NullLogger<CacheHousekeeping>.Instance).Interval);
+    }
+
+    [Fact]
+    public void Should_delete_packaging_input_copies_no_job_used_within_the_retention()
+    {
+        using var stores = new OutputStores(Path.Combine(_root, "store"));
+        var inputs = new RunInputs(DatasetCatalog.Create(new DatasetCatalogOptions()), stores, _fetcher, Path.Combine(_root, "inputs"));
+        string Copy(string name, TimeSpan age)
+        {
+            var path = Path.Combine(inputs.Directory, name);
+            File.WriteAllBytes(path, new byte[50]);
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow - age);
+            if (name.EndsWith(".grib2", StringComparison.Ordinal)) File.WriteAllText(path + ".sha256", "ab");
+            return path;
+        }
+        var idle = Copy("idle.grib2", TimeSpan.FromDays(2));
+        var used = Copy("used.grib2", TimeSpan.FromHours(1));
+        var crashed = Copy("x.grib2.0123.tmp", TimeSpan.FromDays(2));
+        var housekeeping = new PackageInputHousekeeping(inputs, TimeSpan.FromDays(1), NullLogger<PackageInputHousekeeping>.Instance);
+
+        Assert.Equal(new CacheSweep(2, 100, 0), housekeeping.SweepOnce());
+        Assert.False(File.Exists(idle));
+        Assert.False(File.Exists(idle + ".sha256"));
+        Assert.False(File.Exists(crashed));
+        Assert.True(File.Exists(used));
+        Assert.True(File.Exists(used + ".sha256"));
     }
 
     [Fact]
