@@ -64,6 +64,19 @@ public sealed record GribFieldRecord(
         return list;
     }
 
+    /// <summary>
+    /// Every field of a mapped file (<see cref="MappedGribFile"/>): the records are valid while
+    /// <paramref name="file"/> is; decoding reads the data from the page cache, nothing is copied onto the heap.
+    /// </summary>
+    public static IReadOnlyList<GribFieldRecord> Of(MappedGribFile file)
+    {
+        var list = new List<GribFieldRecord>();
+        for (var m = 0; m < file.Messages.Count; m++)
+            foreach (var field in file.Messages[m].Fields)
+                list.Add(FromField(file.Path, m + 1, field));
+        return list;
+    }
+
     public static GribFieldRecord FromField(string path, int messageNumber, GribField field)
     {
         var entry = Inventory.Describe(field, messageNumber);
