@@ -41,6 +41,10 @@ public static class E2EBenchmark
         var clock = Stopwatch.StartNew();
         var run = DemoModelRun.Generate(source, new DemoModelRunOptions { Resolution = resolution, LastStep = n - 1, StepInterval = 1 });
         Console.WriteLine($"generated {run.Files.Count} files, {run.TotalBytes / 1e6:0.0} MB, {run.TotalValues / 1e6:0.0} M values in {clock.Elapsed.TotalSeconds:0.0} s ({work})");
+        // The baseline: what is left once generating the files is collected, before the node starts.
+        var before = LiveAfterFullCollection();
+        Console.WriteLine($"before the node (full compacting GC): live heap {before.Heap / 1e6:0} MB (LOH {before.Loh / 1e6:0} MB), working set {before.WorkingSet / 1e6:0} MB");
+        using var pool = args.Contains("--pool-events") ? new PoolEvents() : null;
         await using var server = await DemoDataServer.StartAsync(source);
         server.PublishAll(run);
 
@@ -186,14 +190,10 @@ public static class E2EBenchmark
                               $"heap hard limit {(gc.TotalAvailableMemoryBytes / 1e9):0.0} GB available");
             // What the node still holds once the backlog is done (the run finalized): a full compacting collection
             // leaves only what is reachable. Anything here that grows with N is a leak, not the GC's slack.
-            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-            GC.WaitForPendingFinalizers();
-            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-            var live = GC.GetGCMemoryInfo(GCKind.FullBlocking);
-            var me = Process.GetCurrentProcess();
-            Console.WriteLine($"after the run, full compacting GC: live heap {live.HeapSizeBytes / 1e6:0} MB (LOH {live.GenerationInfo[3].SizeAfterBytes / 1e6:0} MB), " +
-                              $"committed {live.TotalCommittedBytes / 1e6:0} MB, working set {me.WorkingSet64 / 1e6:0} MB");
+            var after = LiveAfterFullCollection();
+            Console.WriteLine($"after the run (full compacting GC): live heap {after.Heap / 1e6:0} MB (LOH {after.Loh / 1e6:0} MB), " +
+                              $"committed {after.Committed / 1e6:0} MB, working set {after.WorkingSet / 1e6:0} MB");
+            if (pool is not null) Console.WriteLine(pool.Report());
             return notified.Count >= expected ? 0 : 1;
         }
         finally
@@ -213,6 +213,43 @@ public static class E2EBenchmark
             return new MemorySample(self.WorkingSet64, info.HeapSizeBytes, info.TotalCommittedBytes, generations.Length > 3 ? generations[3].SizeAfterBytes : 0,
                 generations.Length > 3 ? generations[3].FragmentationAfterBytes : 0, GC.CollectionCount(2));
         }
+    }
+
+    private static MemorySample LiveAfterFullCollection()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+        using var self = Process.GetCurrentProcess();
+        return new MemorySample(self.WorkingSet64, info.HeapSizeBytes, info.TotalCommittedBytes, info.GenerationInfo[3].SizeAfterBytes,
+            info.GenerationInfo[3].FragmentationAfterBytes, GC.CollectionCount(2));
+    }
+
+    /// <summary>
+    /// <c>--pool-events</c>: the shared array pools' large buffers (1 MiB and more) allocated because the pool had none
+    /// (each is a large object the pool may keep), dropped on return because the pool was full, and trimmed.
+    /// </summary>
+    private sealed class PoolEvents : System.Diagnostics.Tracing.EventListener
+    {
+        private readonly ConcurrentDictionary<(string Event, long Size), long> _counts = new();
+
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+        {
+            if (source.Name == "System.Buffers.ArrayPoolEventSource")
+                EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose);
+        }
+
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+        {
+            if (e.EventName is not ("BufferAllocated" or "BufferDropped" or "BufferTrimmed") || e.Payload is null) return;
+            var size = Convert.ToInt64(e.Payload[e.PayloadNames!.IndexOf("bufferSize")], CultureInfo.InvariantCulture);
+            if (size >= 1 << 20) _counts.AddOrUpdate((e.EventName, size), 1, (_, c) => c + 1);
+        }
+
+        public string Report() => "array pools, buffers of 1 Mi elements or more: " + (_counts.IsEmpty ? "none" :
+            string.Join(", ", _counts.OrderBy(kv => kv.Key.Event).ThenBy(kv => kv.Key.Size).Select(kv => $"{kv.Key.Event} {kv.Key.Size >> 20} Mi x{kv.Value}")));
     }
 
     private static double Option(string[] args, string name, double fallback)

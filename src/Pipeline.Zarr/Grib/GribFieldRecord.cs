@@ -118,7 +118,7 @@ public sealed record GribFieldRecord(
     {
         if (destination.Length != Field.NumberOfDataPoints)
             throw new ArgumentException($"destination holds {destination.Length} values, the field has {Field.NumberOfDataPoints} points", nameof(destination));
-        var scratch = System.Buffers.ArrayPool<double>.Shared.Rent(destination.Length);
+        var scratch = FieldBuffers.Rent<double>(destination.Length);
         try
         {
             var values = scratch.AsSpan(0, destination.Length);
@@ -134,7 +134,7 @@ public sealed record GribFieldRecord(
         }
         finally
         {
-            System.Buffers.ArrayPool<double>.Shared.Return(scratch);
+            FieldBuffers.Return(scratch);
         }
     }
 

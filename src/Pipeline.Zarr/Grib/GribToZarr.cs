@@ -173,7 +173,7 @@ public static class GribToZarr
                     IReadOnlyList<(string Key, byte[] Bytes)> chunks;
                     long[] fieldIndices;
                     await cpu.WaitAsync(ct).ConfigureAwait(false);
-                    var data = System.Buffers.ArrayPool<float>.Shared.Rent(points);
+                    var data = FieldBuffers.Rent<float>(points);
                     try
                     {
                         try
@@ -192,7 +192,7 @@ public static class GribToZarr
                     }
                     finally
                     {
-                        System.Buffers.ArrayPool<float>.Shared.Return(data);
+                        FieldBuffers.Return(data);
                         cpu.Release();
                     }
                     using (timings.AsyncStep("put"))
