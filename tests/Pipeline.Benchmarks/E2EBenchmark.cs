@@ -180,8 +180,8 @@ public static class E2EBenchmark
             var lastFile = notified.Where(kv => !kv.Key.EndsWith("/run", StringComparison.Ordinal)).Select(kv => kv.Value).DefaultIfEmpty().Max();
             var runAt = notified.Where(kv => kv.Key.EndsWith("/run", StringComparison.Ordinal)).Select(kv => kv.Value).DefaultIfEmpty().Max();
             Console.WriteLine($"finalization (last file notification -> run notification): {(runAt - lastFile).TotalSeconds:0.00} s");
-            Console.WriteLine("working set by progress (tenths of the files notified; the largest sample of each): " +
-                              string.Join(", ", byProgress.Select(kv => $"{kv.Key * 10}%: {kv.Value.WorkingSet / 1e6:0} MB")));
+            Console.WriteLine("working set by progress (tenths of the files notified; the largest sample of each; of it file-backed): " +
+                              string.Join(", ", byProgress.Select(kv => $"{kv.Key * 10}%: {kv.Value.WorkingSet / 1e6:0} MB ({kv.Value.FileBacked / 1e6:0})")));
             Console.WriteLine("GC heap by progress (heap after the last GC / committed / LOH / LOH free, MB; gen2 collections so far): " +
                               string.Join(", ", byProgress.Select(kv => $"{kv.Key * 10}%: {kv.Value.Heap / 1e6:0}/{kv.Value.Committed / 1e6:0}/{kv.Value.Loh / 1e6:0}/{kv.Value.LohFree / 1e6:0} #{kv.Value.Gen2}")));
             var gc = GC.GetGCMemoryInfo(GCKind.Any);
@@ -204,14 +204,29 @@ public static class E2EBenchmark
     }
 
     /// <summary>One sample of the process's memory: working set, and the GC heap as of the last collection (size, committed, LOH).</summary>
-    private readonly record struct MemorySample(long WorkingSet, long Heap, long Committed, long Loh, long LohFree, int Gen2)
+    /// <param name="FileBacked">Of the working set, pages of mapped files (the runtime's and our libraries' code, GRIB2 files being
+    /// decoded), which the kernel can drop and read again: Linux's RssFile, 0 elsewhere.</param>
+    private readonly record struct MemorySample(long WorkingSet, long Heap, long Committed, long Loh, long LohFree, int Gen2, long FileBacked = 0)
     {
         public static MemorySample Take(Process self)
         {
             var info = GC.GetGCMemoryInfo(GCKind.Any);
             var generations = info.GenerationInfo;
             return new MemorySample(self.WorkingSet64, info.HeapSizeBytes, info.TotalCommittedBytes, generations.Length > 3 ? generations[3].SizeAfterBytes : 0,
-                generations.Length > 3 ? generations[3].FragmentationAfterBytes : 0, GC.CollectionCount(2));
+                generations.Length > 3 ? generations[3].FragmentationAfterBytes : 0, GC.CollectionCount(2), RssFile());
+        }
+
+        private static long RssFile()
+        {
+            try
+            {
+                var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("RssFile:", StringComparison.Ordinal));
+                return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
         }
     }
 
