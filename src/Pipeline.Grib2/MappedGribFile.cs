@@ -65,8 +65,9 @@ public sealed class MappedGribFile : IDisposable
         /// <summary>Null for an empty file (which cannot be mapped, and holds no message).</summary>
         public static MappedBytes? Open(string path)
         {
-            // Others may read, replace or delete the file meanwhile (the fetch cache evicts by deleting).
-            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            // Others may read, replace or delete the file meanwhile (the fetch cache evicts by deleting), not write it:
+            // a page cut off by a truncation would fault when read.
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
             MemoryMappedFile? file = null;
             MemoryMappedViewAccessor? view = null;
             try
