@@ -134,8 +134,16 @@ public sealed class FileProcessor(OutputStores stores)
         try
         {
             mapped = MappedGribFile.Open(localPath, w => warnings.Add(w));
-            messages = mapped.Messages;
-            records = GribFieldRecord.Of(mapped);
+            try
+            {
+                messages = mapped.Messages;
+                records = GribFieldRecord.Of(mapped);
+            }
+            catch
+            {
+                mapped.Dispose();
+                throw;
+            }
         }
         catch (GribFormatException e)
         {
