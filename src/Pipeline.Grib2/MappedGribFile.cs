@@ -8,8 +8,8 @@ namespace Pipeline.Grib2;
 /// only the pages that hold section headers, a field's data is read from the page cache when it is decoded, and no
 /// large array is allocated, so holding the messages of many files (a model run being assembled) costs address
 /// space, not heap. The messages are valid until <see cref="Dispose"/>: their bytes are the mapping, so nothing
-/// derived from them (fields, sections) may be used after it; it must be disposed (there is no finalizer). The file must not be truncated while mapped (a
-/// replaced or deleted file is fine: the mapping keeps the old one).
+/// derived from them (fields, sections) may be used after it; it must be disposed (there is no finalizer). The file
+/// must not be truncated while mapped (a replaced or deleted file is fine: the mapping keeps the old one).
 /// </summary>
 public sealed class MappedGribFile : IDisposable
 {
