@@ -132,14 +132,14 @@ public sealed class ZarrWriter(IObjectStore store, ZarrFormat format = ZarrForma
         var index = new long[array.Rank];
         leadingIndex.CopyTo(index, 0);
         // Tiles are copied into one pooled buffer (big fields: no fresh pages per call).
-        var tileBuffer = cy * (long)cx == block.Length ? null : System.Buffers.ArrayPool<T>.Shared.Rent(cy * cx);
+        var tileBuffer = cy * (long)cx == block.Length ? null : FieldBuffers.Rent<T>(cy * cx);
         try
         {
             EncodeTiles(array, block, tileBuffer is null ? null : tileBuffer.AsSpan(0, cy * cx), index, lead, trailing, ny, nx, cy, cx, result);
         }
         finally
         {
-            if (tileBuffer is not null) System.Buffers.ArrayPool<T>.Shared.Return(tileBuffer);
+            if (tileBuffer is not null) FieldBuffers.Return(tileBuffer);
         }
         return result;
     }

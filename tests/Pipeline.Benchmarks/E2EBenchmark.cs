@@ -41,6 +41,10 @@ public static class E2EBenchmark
         var clock = Stopwatch.StartNew();
         var run = DemoModelRun.Generate(source, new DemoModelRunOptions { Resolution = resolution, LastStep = n - 1, StepInterval = 1 });
         Console.WriteLine($"generated {run.Files.Count} files, {run.TotalBytes / 1e6:0.0} MB, {run.TotalValues / 1e6:0.0} M values in {clock.Elapsed.TotalSeconds:0.0} s ({work})");
+        // The baseline: what is left once generating the files is collected, before the node starts.
+        var before = LiveAfterFullCollection();
+        Console.WriteLine($"before the node (full compacting GC): live heap {before.Heap / 1e6:0} MB (LOH {before.Loh / 1e6:0} MB), working set {before.WorkingSet / 1e6:0} MB");
+        using var pool = args.Contains("--pool-events") ? new PoolEvents() : null;
         await using var server = await DemoDataServer.StartAsync(source);
         server.PublishAll(run);
 
@@ -113,8 +117,11 @@ public static class E2EBenchmark
                 await Task.Delay(200);
             }
 
+            // Memory as the backlog goes by: the process's working set and the GC's view of it (heap after the last GC,
+            // committed, the large object heap where decoded fields and chunk buffers live), at each tenth of the run.
             var peak = 0L;
-            var byProgress = new SortedDictionary<int, long>(); // working set at each tenth of the run
+            var peakHeap = 0L;
+            var byProgress = new SortedDictionary<int, MemorySample>();
             using var sampling = new CancellationTokenSource();
             var sampler = Task.Run(async () =>
             {
@@ -122,8 +129,12 @@ public static class E2EBenchmark
                 while (!sampling.IsCancellationRequested)
                 {
                     self.Refresh();
-                    peak = Math.Max(peak, self.WorkingSet64);
-                    byProgress.TryAdd(notified.Count * 10 / Math.Max(1, run.Files.Count), self.WorkingSet64);
+                    var sample = MemorySample.Take(self);
+                    peak = Math.Max(peak, sample.WorkingSet);
+                    peakHeap = Math.Max(peakHeap, sample.Heap);
+                    var tenth = notified.Count * 10 / Math.Max(1, run.Files.Count);
+                    // The largest sample of each tenth, not its first: what the node needed there.
+                    if (!byProgress.TryGetValue(tenth, out var seen) || sample.WorkingSet > seen.WorkingSet) byProgress[tenth] = sample;
                     try
                     {
                         await Task.Delay(100, sampling.Token);
@@ -161,16 +172,28 @@ public static class E2EBenchmark
             var seconds = total.Elapsed.TotalSeconds;
             Console.WriteLine($"pipeline: {run.Files.Count} files in {seconds:0.00} s (announce -> last notification, run finalized): " +
                               $"{run.Files.Count / seconds:0.0} files/s, {run.TotalValues / seconds / 1e6:0.00} M values/s, " +
-                              $"latency p50 {Pct(0.5):0.00} s p99 {Pct(0.99):0.00} s, peak working set {peak / 1e6:0} MB, " +
+                              $"latency p50 {Pct(0.5):0.00} s p99 {Pct(0.99):0.00} s, peak working set {peak / 1e6:0} MB, peak GC heap {peakHeap / 1e6:0} MB, " +
                               $"{notified.Count} notifications");
             Console.WriteLine($"RESULT seconds={seconds.ToString("0.000", CultureInfo.InvariantCulture)} files={run.Files.Count} values={run.TotalValues} " +
-                              $"p50={Pct(0.5).ToString("0.000", CultureInfo.InvariantCulture)} p99={Pct(0.99).ToString("0.000", CultureInfo.InvariantCulture)} peakMB={peak / 1_000_000} " +
+                              $"p50={Pct(0.5).ToString("0.000", CultureInfo.InvariantCulture)} p99={Pct(0.99).ToString("0.000", CultureInfo.InvariantCulture)} peakMB={peak / 1_000_000} peakHeapMB={peakHeap / 1_000_000} " +
                               $"source={source}");
             var lastFile = notified.Where(kv => !kv.Key.EndsWith("/run", StringComparison.Ordinal)).Select(kv => kv.Value).DefaultIfEmpty().Max();
             var runAt = notified.Where(kv => kv.Key.EndsWith("/run", StringComparison.Ordinal)).Select(kv => kv.Value).DefaultIfEmpty().Max();
             Console.WriteLine($"finalization (last file notification -> run notification): {(runAt - lastFile).TotalSeconds:0.00} s");
-            Console.WriteLine("working set by progress (tenths of the files notified): " +
-                              string.Join(", ", byProgress.Select(kv => $"{kv.Key * 10}%: {kv.Value / 1e6:0} MB")));
+            Console.WriteLine("working set by progress (tenths of the files notified; the largest sample of each; of it file-backed): " +
+                              string.Join(", ", byProgress.Select(kv => $"{kv.Key * 10}%: {kv.Value.WorkingSet / 1e6:0} MB ({kv.Value.FileBacked / 1e6:0})")));
+            Console.WriteLine("GC heap by progress (heap after the last GC / committed / LOH / LOH free, MB; gen2 collections so far): " +
+                              string.Join(", ", byProgress.Select(kv => $"{kv.Key * 10}%: {kv.Value.Heap / 1e6:0}/{kv.Value.Committed / 1e6:0}/{kv.Value.Loh / 1e6:0}/{kv.Value.LohFree / 1e6:0} #{kv.Value.Gen2}")));
+            var gc = GC.GetGCMemoryInfo(GCKind.Any);
+            Console.WriteLine($"GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections (gen0/1/2), " +
+                              $"{gc.PauseTimePercentage:0.0}% paused, {GC.GetTotalAllocatedBytes() / 1e9:0.0} GB allocated, " +
+                              $"heap hard limit {(gc.TotalAvailableMemoryBytes / 1e9):0.0} GB available");
+            // What the node still holds once the backlog is done (the run finalized): a full compacting collection
+            // leaves only what is reachable. Anything here that grows with N is a leak, not the GC's slack.
+            var after = LiveAfterFullCollection();
+            Console.WriteLine($"after the run (full compacting GC): live heap {after.Heap / 1e6:0} MB (LOH {after.Loh / 1e6:0} MB), " +
+                              $"committed {after.Committed / 1e6:0} MB, working set {after.WorkingSet / 1e6:0} MB");
+            if (pool is not null) Console.WriteLine(pool.Report());
             return notified.Count >= expected ? 0 : 1;
         }
         finally
@@ -178,6 +201,70 @@ public static class E2EBenchmark
             await app.StopAsync();
             await app.DisposeAsync();
         }
+    }
+
+    /// <summary>One sample of the process's memory: working set, and the GC heap as of the last collection (size, committed, LOH).</summary>
+    /// <param name="FileBacked">Of the working set, pages of mapped files (the runtime's and our libraries' code, GRIB2 files being
+    /// decoded), which the kernel can drop and read again: Linux's RssFile, 0 elsewhere.</param>
+    private readonly record struct MemorySample(long WorkingSet, long Heap, long Committed, long Loh, long LohFree, int Gen2, long FileBacked = 0)
+    {
+        public static MemorySample Take(Process self)
+        {
+            var info = GC.GetGCMemoryInfo(GCKind.Any);
+            var generations = info.GenerationInfo;
+            return new MemorySample(self.WorkingSet64, info.HeapSizeBytes, info.TotalCommittedBytes, generations.Length > 3 ? generations[3].SizeAfterBytes : 0,
+                generations.Length > 3 ? generations[3].FragmentationAfterBytes : 0, GC.CollectionCount(2), RssFile());
+        }
+
+        private static long RssFile()
+        {
+            try
+            {
+                var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("RssFile:", StringComparison.Ordinal));
+                return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
+        }
+    }
+
+    private static MemorySample LiveAfterFullCollection()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+        using var self = Process.GetCurrentProcess();
+        return new MemorySample(self.WorkingSet64, info.HeapSizeBytes, info.TotalCommittedBytes, info.GenerationInfo[3].SizeAfterBytes,
+            info.GenerationInfo[3].FragmentationAfterBytes, GC.CollectionCount(2));
+    }
+
+    /// <summary>
+    /// <c>--pool-events</c>: the shared array pools' large buffers (1 MiB and more) allocated because the pool had none
+    /// (each is a large object the pool may keep), dropped on return because the pool was full, and trimmed.
+    /// </summary>
+    private sealed class PoolEvents : System.Diagnostics.Tracing.EventListener
+    {
+        private readonly ConcurrentDictionary<(string Event, long Size), long> _counts = new();
+
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+        {
+            if (source.Name == "System.Buffers.ArrayPoolEventSource")
+                EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose);
+        }
+
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+        {
+            if (e.EventName is not ("BufferAllocated" or "BufferDropped" or "BufferTrimmed") || e.Payload is null) return;
+            var size = Convert.ToInt64(e.Payload[e.PayloadNames!.IndexOf("bufferSize")], CultureInfo.InvariantCulture);
+            if (size >= 1 << 20) _counts.AddOrUpdate((e.EventName, size), 1, (_, c) => c + 1);
+        }
+
+        public string Report() => "array pools, buffers of 1 Mi elements or more: " + (_counts.IsEmpty ? "none" :
+            string.Join(", ", _counts.OrderBy(kv => kv.Key.Event).ThenBy(kv => kv.Key.Size).Select(kv => $"{kv.Key.Event} {kv.Key.Size >> 20} Mi x{kv.Value}")));
     }
 
     private static double Option(string[] args, string name, double fallback)

@@ -23,7 +23,8 @@ if [ -z "${PIPELINE_TEST_AMQP_URI:-}" ]; then
 fi
 dotnet build "$ROOT/tests/Pipeline.Benchmarks" -c Release -v q -nologo >/dev/null
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg), cores: $(nproc)"
-dotnet "$ROOT/tests/Pipeline.Benchmarks/bin/Release/net10.0/Pipeline.Benchmarks.dll" e2e "$N" --resolution "$RES" --out "$OUT/work" ${FILE_ZARR:+--file-zarr "$FILE_ZARR"} | tee "$OUT/ours.txt"
+# The node runs with the host's GC (server, as src/Pipeline.Host sets it; DOTNET_gcServer=0 for workstation).
+DOTNET_gcServer=${DOTNET_gcServer:-1} dotnet "$ROOT/tests/Pipeline.Benchmarks/bin/Release/net10.0/Pipeline.Benchmarks.dll" e2e "$N" --resolution "$RES" --out "$OUT/work" ${FILE_ZARR:+--file-zarr "$FILE_ZARR"} | tee "$OUT/ours.txt"
 RESULT=$(grep '^RESULT' "$OUT/ours.txt")
 SECONDS_OURS=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$RESULT")
 SOURCE=$(sed -E 's/.*source=([^ ]+).*/\1/' <<<"$RESULT")

@@ -126,16 +126,24 @@ public sealed class FileProcessor(OutputStores stores)
         var origin = work.Announcement.Location.AbsoluteUri;
         var warnings = new List<string>();
 
+        // Mapped, not read onto the heap: the records are only looked at (the conversion maps the file again to decode),
+        // so a 0.25 degree file costs its headers' pages here, not a large array per file for the GC to collect.
+        MappedGribFile mapped;
         IReadOnlyList<GribMessage> messages;
         IReadOnlyList<GribFieldRecord> records;
         try
         {
-            messages = GribFile.Read(localPath, w => warnings.Add(w));
-            var list = new List<GribFieldRecord>();
-            for (var m = 0; m < messages.Count; m++)
-                foreach (var field in messages[m].Fields)
-                    list.Add(GribFieldRecord.FromField(localPath, m + 1, field));
-            records = list;
+            mapped = MappedGribFile.Open(localPath, w => warnings.Add(w));
+            try
+            {
+                messages = mapped.Messages;
+                records = GribFieldRecord.Of(mapped);
+            }
+            catch
+            {
+                mapped.Dispose();
+                throw;
+            }
         }
         catch (GribFormatException e)
         {
@@ -145,6 +153,7 @@ public sealed class FileProcessor(OutputStores stores)
         {
             throw new FileRejectedException($"{origin}: {e.Message}", e);
         }
+        using var _ = mapped;
         if (records.Count == 0)
             throw new FileRejectedException($"{origin}: no GRIB2 field in the file{(warnings.Count > 0 ? " (" + string.Join("; ", warnings) + ")" : "")}");
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Actors.Catalog;
 using Pipeline.Actors.Contracts;
 using Pipeline.Actors.ModelRuns;
+using Pipeline.Grib2;
 using Pipeline.Streams.Fetch;
 using Pipeline.Zarr.Codecs;
 using Pipeline.Zarr.Grib;
@@ -347,34 +348,45 @@ public sealed class RunFinalizer(
     private async Task<((double, double, double, double)? Bounds, DateTimeOffset? From, DateTimeOffset? To)> WriteReferencesAsync(RunFinalization run,
         IObjectStore store, List<(FinalizedFile File, string Path)> paths, List<string> problems, CancellationToken cancellationToken)
     {
+        // Mapped, not read: only headers are looked at, and a run of hundreds of files must not be held on the heap.
         var records = new List<GribFieldRecord>();
         var origin = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (file, path) in paths)
+        var mapped = new List<MappedGribFile>();
+        try
         {
-            records.AddRange(GribFieldRecord.ReadFile(path));
-            origin[path] = file.Location.AbsoluteUri;
+            foreach (var (file, path) in paths)
+            {
+                var m = MappedGribFile.Open(path);
+                mapped.Add(m);
+                records.AddRange(GribFieldRecord.Of(m));
+                origin[path] = file.Location.AbsoluteUri;
+            }
+            var cubes = CfgribMapping.Plan(records, CodecPipeline.None);
+            foreach (var cube in cubes)
+            {
+                try
+                {
+                    var sets = cube.Fields.Select(f => FileProcessor.Resolved(GribReferences.ForMessage(cube, f), origin[f.File])).ToList();
+                    var concat = new List<string> { "time", "step" };
+                    if (cube.Layout.Axes.Any(a => a.Name == "number")) concat.Insert(0, "number");
+                    var levelName = cube.Layout.Axes.FirstOrDefault(a => a.Name is not ("time" or "step" or "number"))?.Name;
+                    if (levelName is not null) concat.Add(levelName);
+                    var combined = ReferenceCombiner.Combine(sets, concat);
+                    await store.PutAsync(OutputLayout.RunReferences(run.RunId, cube.Group), combined.ToJson(), cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is InvalidDataException or ArgumentException or InvalidOperationException)
+                {
+                    problems.Add($"combined references for group '{cube.Group}' not written: {e.Message}");
+                }
+            }
+            var box = records[0].Grid.GetBoundingBox();
+            var valid = records.Select(r => DateTimeOffset.FromUnixTimeSeconds((long)(r.TimeSeconds + r.StepHours * 3600))).ToList();
+            return (box is null ? null : (box.West, box.South, box.East, box.North), valid.Min(), valid.Max());
         }
-        var cubes = CfgribMapping.Plan(records, CodecPipeline.None);
-        foreach (var cube in cubes)
+        finally
         {
-            try
-            {
-                var sets = cube.Fields.Select(f => FileProcessor.Resolved(GribReferences.ForMessage(cube, f), origin[f.File])).ToList();
-                var concat = new List<string> { "time", "step" };
-                if (cube.Layout.Axes.Any(a => a.Name == "number")) concat.Insert(0, "number");
-                var levelName = cube.Layout.Axes.FirstOrDefault(a => a.Name is not ("time" or "step" or "number"))?.Name;
-                if (levelName is not null) concat.Add(levelName);
-                var combined = ReferenceCombiner.Combine(sets, concat);
-                await store.PutAsync(OutputLayout.RunReferences(run.RunId, cube.Group), combined.ToJson(), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is InvalidDataException or ArgumentException or InvalidOperationException)
-            {
-                problems.Add($"combined references for group '{cube.Group}' not written: {e.Message}");
-            }
+            foreach (var m in mapped) m.Dispose();
         }
-        var box = records[0].Grid.GetBoundingBox();
-        var valid = records.Select(r => DateTimeOffset.FromUnixTimeSeconds((long)(r.TimeSeconds + r.StepHours * 3600))).ToList();
-        return (box is null ? null : (box.West, box.South, box.East, box.North), valid.Min(), valid.Max());
     }
 
     private async Task<bool> TriggerAsync(RunFinalization run, WebhookOptions trigger, List<string> problems, CancellationToken cancellationToken)

@@ -210,7 +210,7 @@ public sealed record CodecPipeline(IReadOnlyList<IBytesCodec> Filters, IBytesCod
         if (Compressor is not null && Filters.Count == 1 && Filters[0] is ShuffleFilter shuffle)
         {
             // The common filter: shuffle into a pooled buffer (no fresh pages per chunk), compress from there.
-            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(raw.Length);
+            var buffer = FieldBuffers.Rent<byte>(raw.Length);
             try
             {
                 shuffle.Encode(raw, buffer.AsSpan(0, raw.Length));
@@ -218,7 +218,7 @@ public sealed record CodecPipeline(IReadOnlyList<IBytesCodec> Filters, IBytesCod
             }
             finally
             {
-                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                FieldBuffers.Return(buffer);
             }
         }
         byte[]? current = null;

@@ -32,7 +32,7 @@ internal static unsafe class NativeZstd
         }
         var bound = api.CompressBound((nuint)source.Length);
         // Compress into a rented buffer of the worst-case size, then copy out exactly what was written.
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(checked((int)bound));
+        var buffer = FieldBuffers.Rent<byte>(checked((int)bound));
         try
         {
             nuint written;
@@ -47,7 +47,7 @@ internal static unsafe class NativeZstd
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            FieldBuffers.Return(buffer);
         }
     }
 

@@ -64,6 +64,19 @@ public sealed record GribFieldRecord(
         return list;
     }
 
+    /// <summary>
+    /// Every field of a mapped file (<see cref="MappedGribFile"/>): the records are valid while
+    /// <paramref name="file"/> is; decoding reads the data from the page cache, nothing is copied onto the heap.
+    /// </summary>
+    public static IReadOnlyList<GribFieldRecord> Of(MappedGribFile file)
+    {
+        var list = new List<GribFieldRecord>();
+        for (var m = 0; m < file.Messages.Count; m++)
+            foreach (var field in file.Messages[m].Fields)
+                list.Add(FromField(file.Path, m + 1, field));
+        return list;
+    }
+
     public static GribFieldRecord FromField(string path, int messageNumber, GribField field)
     {
         var entry = Inventory.Describe(field, messageNumber);
@@ -105,7 +118,7 @@ public sealed record GribFieldRecord(
     {
         if (destination.Length != Field.NumberOfDataPoints)
             throw new ArgumentException($"destination holds {destination.Length} values, the field has {Field.NumberOfDataPoints} points", nameof(destination));
-        var scratch = System.Buffers.ArrayPool<double>.Shared.Rent(destination.Length);
+        var scratch = FieldBuffers.Rent<double>(destination.Length);
         try
         {
             var values = scratch.AsSpan(0, destination.Length);
@@ -121,7 +134,7 @@ public sealed record GribFieldRecord(
         }
         finally
         {
-            System.Buffers.ArrayPool<double>.Shared.Return(scratch);
+            FieldBuffers.Return(scratch);
         }
     }
 

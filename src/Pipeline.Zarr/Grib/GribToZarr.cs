@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
+using Pipeline.Grib2;
 using Pipeline.Grib2.Indexing;
 using Pipeline.Zarr.Codecs;
 using Pipeline.Zarr.Kerchunk;
@@ -73,155 +74,166 @@ public static class GribToZarr
         foreach (var file in files)
             if (!File.Exists(file)) throw new FileNotFoundException($"GRIB file '{file}' does not exist", file);
 
-        // Files are read and scanned in parallel; records keep the order of the files.
+        // Files are mapped and scanned in parallel; records keep the order of the files. Mapped, not read: a run of
+        // hundreds of files is assembled without holding them on the heap (scanning touches the headers' pages, a
+        // field's data is read when it is decoded, not at all when its chunks are copied). Unmapped when done.
         var perFile = new IReadOnlyList<GribFieldRecord>[files.Count];
-        using (timings.Measure("read+scan"))
+        var mapped = new MappedGribFile?[files.Count];
+        try
         {
-            await Parallel.ForAsync(0, files.Count, parallel, (i, _) =>
+            using (timings.Measure("read+scan"))
             {
-                var file = files[i];
-                try
+                await Parallel.ForAsync(0, files.Count, parallel, (i, _) =>
                 {
-                    perFile[i] = GribFieldRecord.ReadFile(file, w => warnings.Enqueue($"{file}: {w}"));
-                }
-                catch (Pipeline.Grib2.GribFormatException e)
-                {
-                    throw new InvalidDataException($"'{file}' is not readable GRIB2: {e.Message}", e);
-                }
-                return ValueTask.CompletedTask;
-            }).ConfigureAwait(false);
-        }
-        var records = perFile.SelectMany(r => r).ToList();
-        if (records.Count == 0) throw new InvalidDataException($"no GRIB2 fields in {string.Join(", ", files)}");
-        IReadOnlyList<Hypercube> cubes;
-        IReadOnlyList<GridCoordinates> grids;
-        using (timings.Measure("plan")) (cubes, grids) = CfgribMapping.PlanDeferred(records, options.Codecs, options.MaxChunkBytes);
-        options.ChunkSource?.Prepare(records, options.Format, options.Codecs, options.MaxChunkBytes);
-
-        var counting = new CountingStore(store);
-        var io = Math.Max(1, options.IoConcurrency);
-        var writer = new ZarrWriter(options.Staging ? new DataChunksOnlyStore(counting, cubes, options.Format) : counting, options.Format, io);
-        await writer.WriteGroupAsync("", new System.Text.Json.Nodes.JsonObject { ["Conventions"] = "CF-1.7", ["groups"] = string.Join(' ', cubes.Select(c => c.Group)) }, cancellationToken).ConfigureAwait(false);
-        long values = 0, raw = 0;
-        var done = 0;
-        var total = cubes.Sum(c => c.Fields.Count);
-        var runs = cubes.Select(c => new RunDataset(writer, c.Layout)).ToArray();
-        var events = cubes.Select(_ => new ConcurrentQueue<FieldWritten>()).ToArray();
-
-        // One parallel loop over all the CPU work, largest first (big items start early, small ones fill the gaps at
-        // the end): the coordinates of each grid (computed, then encoded for the first group on it; the other groups
-        // reuse the encoded chunks), and every field of every group (decoded, encoded, put).
-        var gridOwner = new Dictionary<GridCoordinates, int>();
-        for (var i = 0; i < cubes.Count; i++)
-        {
-            var grid = grids.FirstOrDefault(g => cubes[i].Layout.StaticArrays.Any(a => ReferenceEquals(a.Values, g.Lat) && g.Lat.Length > 0));
-            if (grid is not null) gridOwner.TryAdd(grid, i);
-        }
-        var work = grids.Select(g => (Cube: gridOwner.GetValueOrDefault(g, -1), Field: (GribFieldRecord?)null, Grid: (GridCoordinates?)g, Cost: g.Points * 4))
-            .Concat(cubes.SelectMany((c, i) => c.Fields.Select(f => (Cube: i, Field: (GribFieldRecord?)f, Grid: (GridCoordinates?)null, Cost: (long)f.Field.NumberOfDataPoints))))
-            .OrderByDescending(w => w.Cost).ToList();
-        // CPU work (coordinates, decode + encode) holds one of Parallelism places; a worker waiting on the store holds
-        // none, so puts and copies overlap the next fields' decoding. Workers: Parallelism + IoConcurrency, which
-        // also bounds the encoded chunks waiting for their put.
-        using var cpu = new SemaphoreSlim(Math.Max(1, options.Parallelism));
-        var loop = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) + io, CancellationToken = cancellationToken };
-        using (timings.Measure("fields+coordinates"))
-        {
-            await Parallel.ForEachAsync(work, loop, async (w, ct) =>
-            {
-                if (w.Grid is { } g)
-                {
-                    await cpu.WaitAsync(ct).ConfigureAwait(false);
+                    var file = files[i];
                     try
                     {
-                        using (timings.Step("coordinates")) g.Fill();
-                        if (w.Cube >= 0)
-                            using (timings.Step("encode coordinates")) runs[w.Cube].EncodeStaticArrays();
+                        mapped[i] = MappedGribFile.Open(file, w => warnings.Enqueue($"{file}: {w}"));
+                        perFile[i] = GribFieldRecord.Of(mapped[i]!);
+                    }
+                    catch (Pipeline.Grib2.GribFormatException e)
+                    {
+                        throw new InvalidDataException($"'{file}' is not readable GRIB2: {e.Message}", e);
+                    }
+                    return ValueTask.CompletedTask;
+                }).ConfigureAwait(false);
+            }
+            var records = perFile.SelectMany(r => r).ToList();
+            if (records.Count == 0) throw new InvalidDataException($"no GRIB2 fields in {string.Join(", ", files)}");
+            IReadOnlyList<Hypercube> cubes;
+            IReadOnlyList<GridCoordinates> grids;
+            using (timings.Measure("plan")) (cubes, grids) = CfgribMapping.PlanDeferred(records, options.Codecs, options.MaxChunkBytes);
+            options.ChunkSource?.Prepare(records, options.Format, options.Codecs, options.MaxChunkBytes);
+
+            var counting = new CountingStore(store);
+            var io = Math.Max(1, options.IoConcurrency);
+            var writer = new ZarrWriter(options.Staging ? new DataChunksOnlyStore(counting, cubes, options.Format) : counting, options.Format, io);
+            await writer.WriteGroupAsync("", new System.Text.Json.Nodes.JsonObject { ["Conventions"] = "CF-1.7", ["groups"] = string.Join(' ', cubes.Select(c => c.Group)) }, cancellationToken).ConfigureAwait(false);
+            long values = 0, raw = 0;
+            var done = 0;
+            var total = cubes.Sum(c => c.Fields.Count);
+            var runs = cubes.Select(c => new RunDataset(writer, c.Layout)).ToArray();
+            var events = cubes.Select(_ => new ConcurrentQueue<FieldWritten>()).ToArray();
+
+            // One parallel loop over all the CPU work, largest first (big items start early, small ones fill the gaps at
+            // the end): the coordinates of each grid (computed, then encoded for the first group on it; the other groups
+            // reuse the encoded chunks), and every field of every group (decoded, encoded, put).
+            var gridOwner = new Dictionary<GridCoordinates, int>();
+            for (var i = 0; i < cubes.Count; i++)
+            {
+                var grid = grids.FirstOrDefault(g => cubes[i].Layout.StaticArrays.Any(a => ReferenceEquals(a.Values, g.Lat) && g.Lat.Length > 0));
+                if (grid is not null) gridOwner.TryAdd(grid, i);
+            }
+            var work = grids.Select(g => (Cube: gridOwner.GetValueOrDefault(g, -1), Field: (GribFieldRecord?)null, Grid: (GridCoordinates?)g, Cost: g.Points * 4))
+                .Concat(cubes.SelectMany((c, i) => c.Fields.Select(f => (Cube: i, Field: (GribFieldRecord?)f, Grid: (GridCoordinates?)null, Cost: (long)f.Field.NumberOfDataPoints))))
+                .OrderByDescending(w => w.Cost).ToList();
+            // CPU work (coordinates, decode + encode) holds one of Parallelism places; a worker waiting on the store holds
+            // none, so puts and copies overlap the next fields' decoding. Workers: Parallelism + IoConcurrency, which
+            // also bounds the encoded chunks waiting for their put.
+            using var cpu = new SemaphoreSlim(Math.Max(1, options.Parallelism));
+            var loop = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) + io, CancellationToken = cancellationToken };
+            using (timings.Measure("fields+coordinates"))
+            {
+                await Parallel.ForEachAsync(work, loop, async (w, ct) =>
+                {
+                    if (w.Grid is { } g)
+                    {
+                        await cpu.WaitAsync(ct).ConfigureAwait(false);
+                        try
+                        {
+                            using (timings.Step("coordinates")) g.Fill();
+                            if (w.Cube >= 0)
+                                using (timings.Step("encode coordinates")) runs[w.Cube].EncodeStaticArrays();
+                        }
+                        finally
+                        {
+                            cpu.Release();
+                        }
+                        return;
+                    }
+                    var cube = cubes[w.Cube];
+                    var f = w.Field!;
+                    var points = f.Field.NumberOfDataPoints;
+                    if (options.ChunkSource is { } source)
+                    {
+                        var run = runs[w.Cube];
+                        var indices = run.IndicesOf(f.Variable, cube.AxisValues(f));
+                        var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. indices.Select(i => i + 1), .. run.Layout.GridShape]);
+                        IReadOnlyList<string>? copied;
+                        using (timings.AsyncStep("copy")) copied = await source.TryCopyAsync(f, array, indices, ct).ConfigureAwait(false);
+                        if (copied is not null)
+                        {
+                            events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. indices], copied));
+                            Interlocked.Add(ref values, points);
+                            Interlocked.Add(ref raw, points * 4L);
+                            progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
+                            return;
+                        }
+                    }
+                    IReadOnlyList<(string Key, byte[] Bytes)> chunks;
+                    long[] fieldIndices;
+                    await cpu.WaitAsync(ct).ConfigureAwait(false);
+                    var data = FieldBuffers.Rent<float>(points);
+                    try
+                    {
+                        try
+                        {
+                            using var _ = timings.Step("decode");
+                            f.DecodeFloat32(data.AsSpan(0, points));
+                        }
+                        catch (Exception e) when (e is Pipeline.Grib2.GribFormatException or NotSupportedException or InvalidDataException or ArgumentException)
+                        {
+                            throw new InvalidDataException($"{f.File} message {f.MessageNumber} ({f.Variable}): cannot decode: {e.Message}", e);
+                        }
+                        var run = runs[w.Cube];
+                        fieldIndices = run.IndicesOf(f.Variable, cube.AxisValues(f));
+                        var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. fieldIndices.Select(i => i + 1), .. run.Layout.GridShape]);
+                        using (timings.Step("encode")) chunks = writer.EncodeBlock<float>(array, fieldIndices, data.AsSpan(0, points));
                     }
                     finally
                     {
+                        FieldBuffers.Return(data);
                         cpu.Release();
                     }
-                    return;
-                }
-                var cube = cubes[w.Cube];
-                var f = w.Field!;
-                var points = f.Field.NumberOfDataPoints;
-                if (options.ChunkSource is { } source)
-                {
-                    var run = runs[w.Cube];
-                    var indices = run.IndicesOf(f.Variable, cube.AxisValues(f));
-                    var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. indices.Select(i => i + 1), .. run.Layout.GridShape]);
-                    IReadOnlyList<string>? copied;
-                    using (timings.AsyncStep("copy")) copied = await source.TryCopyAsync(f, array, indices, ct).ConfigureAwait(false);
-                    if (copied is not null)
-                    {
-                        events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. indices], copied));
-                        Interlocked.Add(ref values, points);
-                        Interlocked.Add(ref raw, points * 4L);
-                        progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
-                        return;
-                    }
-                }
-                IReadOnlyList<(string Key, byte[] Bytes)> chunks;
-                long[] fieldIndices;
-                await cpu.WaitAsync(ct).ConfigureAwait(false);
-                var data = System.Buffers.ArrayPool<float>.Shared.Rent(points);
-                try
-                {
-                    try
-                    {
-                        using var _ = timings.Step("decode");
-                        f.DecodeFloat32(data.AsSpan(0, points));
-                    }
-                    catch (Exception e) when (e is Pipeline.Grib2.GribFormatException or NotSupportedException or InvalidDataException or ArgumentException)
-                    {
-                        throw new InvalidDataException($"{f.File} message {f.MessageNumber} ({f.Variable}): cannot decode: {e.Message}", e);
-                    }
-                    var run = runs[w.Cube];
-                    fieldIndices = run.IndicesOf(f.Variable, cube.AxisValues(f));
-                    var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. fieldIndices.Select(i => i + 1), .. run.Layout.GridShape]);
-                    using (timings.Step("encode")) chunks = writer.EncodeBlock<float>(array, fieldIndices, data.AsSpan(0, points));
-                }
-                finally
-                {
-                    System.Buffers.ArrayPool<float>.Shared.Return(data);
-                    cpu.Release();
-                }
-                using (timings.AsyncStep("put"))
-                    await Task.WhenAll(chunks.Select(c => writer.PutAsync(c.Key, c.Bytes, ct))).ConfigureAwait(false);
-                events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. fieldIndices], [.. chunks.Select(c => c.Key)]));
-                Interlocked.Add(ref values, points);
-                Interlocked.Add(ref raw, points * 4L);
-                progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
-            }).ConfigureAwait(false);
-        }
+                    using (timings.AsyncStep("put"))
+                        await Task.WhenAll(chunks.Select(c => writer.PutAsync(c.Key, c.Bytes, ct))).ConfigureAwait(false);
+                    events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. fieldIndices], [.. chunks.Select(c => c.Key)]));
+                    Interlocked.Add(ref values, points);
+                    Interlocked.Add(ref raw, points * 4L);
+                    progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
+                }).ConfigureAwait(false);
+            }
 
-        // The single owner of each group folds its events and commits the group's metadata once; groups are
-        // disjoint, so their commits run at once (the writer bounds the puts in flight). The root's consolidated
-        // metadata goes last, when every group's is in place.
-        using (timings.Measure("commit metadata"))
-        {
-            await Task.WhenAll(cubes.Select(async (c, i) =>
+            // The single owner of each group folds its events and commits the group's metadata once; groups are
+            // disjoint, so their commits run at once (the writer bounds the puts in flight). The root's consolidated
+            // metadata goes last, when every group's is in place.
+            using (timings.Measure("commit metadata"))
             {
-                var state = RunState.Empty;
-                foreach (var e in events[i]) state = state.Apply(c.Layout, e);
-                await runs[i].CommitMetadataAsync(state, cancellationToken).ConfigureAwait(false);
-            })).ConfigureAwait(false);
+                await Task.WhenAll(cubes.Select(async (c, i) =>
+                {
+                    var state = RunState.Empty;
+                    foreach (var e in events[i]) state = state.Apply(c.Layout, e);
+                    await runs[i].CommitMetadataAsync(state, cancellationToken).ConfigureAwait(false);
+                })).ConfigureAwait(false);
+            }
+            byte[] metadata;
+            using (timings.Measure("consolidate root"))
+            {
+                metadata = await writer.ConsolidateWrittenAsync("", cancellationToken).ConfigureAwait(false);
+                // Staging: the consolidated document is the one metadata object that goes to the store.
+                if (options.Staging)
+                    await counting.PutAsync(options.Format == ZarrFormat.V2 ? ".zmetadata" : "zarr.json", metadata, cancellationToken).ConfigureAwait(false);
+            }
+            if (options.References)
+                using (timings.Measure("references")) await WriteReferencesAsync(files, cubes, counting,
+                    files.Select((f, i) => (f, perFile[i])).DistinctBy(p => p.f).ToDictionary(p => p.f, p => p.Item2), cancellationToken).ConfigureAwait(false);
+            return new ConversionSummary(files.Count, records.Count, cubes.Count, values, raw, counting.BytesWritten, cubes.Sum(c => c.Duplicates),
+                clock.Elapsed, [.. cubes.Select(c => c.Group)], [.. warnings], metadata);
         }
-        byte[] metadata;
-        using (timings.Measure("consolidate root"))
+        finally
         {
-            metadata = await writer.ConsolidateWrittenAsync("", cancellationToken).ConfigureAwait(false);
-            // Staging: the consolidated document is the one metadata object that goes to the store.
-            if (options.Staging)
-                await counting.PutAsync(options.Format == ZarrFormat.V2 ? ".zmetadata" : "zarr.json", metadata, cancellationToken).ConfigureAwait(false);
+            foreach (var m in mapped) m?.Dispose();
         }
-        if (options.References)
-            using (timings.Measure("references")) await WriteReferencesAsync(files, cubes, counting,
-                files.Select((f, i) => (f, perFile[i])).DistinctBy(p => p.f).ToDictionary(p => p.f, p => p.Item2), cancellationToken).ConfigureAwait(false);
-        return new ConversionSummary(files.Count, records.Count, cubes.Count, values, raw, counting.BytesWritten, cubes.Sum(c => c.Duplicates),
-            clock.Elapsed, [.. cubes.Select(c => c.Group)], [.. warnings], metadata);
     }
 
     /// <summary>Per-message reference sets (scan_grib-style), combined sets per group, and .idx sidecars.</summary>
