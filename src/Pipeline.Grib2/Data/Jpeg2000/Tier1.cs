@@ -327,11 +327,34 @@ internal sealed unsafe class Tier1
         var neg = rowNeg;
         var one = 1 << bpno;
         var oneplushalf = one | (one >> 1);
+        var cx0 = cxb + zc[0]; // the context of samples with no significant neighbour
         do
         {
             var p = System.Numerics.BitOperations.TrailingZeroCount(todo);
-            todo &= todo - 1;
             var x = ((uint)((sig << 1) >> p) & 1) << 3 | ((uint)(sig >> p) & 2) << 4;
+            if (x == 0)
+            {
+                // A run of samples with no significant neighbour: all in one context. While its MPS is "not
+                // significant" and neither C nor A would need more than the subtraction of Qe (no renormalisation,
+                // so no state change), each is an MPS decision: as many as that allows decided in one division.
+                var e = *cx0;
+                var run = System.Numerics.BitOperations.TrailingZeroCount(~((todo & ~(sig << 1 | sig >> 1)) >> p));
+                if (run > 1 && (int)e >= 0)
+                {
+                    var qe = e & 0xFFFF;
+                    var k = (int)(Math.Min(a - 0x8000, (uint)(c >> 48)) / qe);
+                    if (k > 0)
+                    {
+                        k = Math.Min(k, run);
+                        var kq = (uint)k * qe;
+                        a -= kq;
+                        c -= (ulong)kq << 48;
+                        todo &= ~((ulong.MaxValue >> (64 - k)) << p);
+                        continue;
+                    }
+                }
+            }
+            todo &= todo - 1;
             if (DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + zc[x]) != 0)
             {
                 var e = Sc[x | ((uint)((neg << 1) >> p) & 1) | ((uint)(neg >> p) & 2) << 1];
@@ -753,6 +776,28 @@ internal sealed unsafe class Tier1
                 var first = 0; // the rows above it are settled by run-length decoding
                 if (f == 0)
                 {
+                    // Columns in run-length mode one after the other: while the aggregation context's MPS is "nothing
+                    // significant" and A and C allow MPS decisions without renormalisation (no state change), as
+                    // many columns as that covers are decided in one division.
+                    var e = cxb[CtxAgg];
+                    if ((int)e >= 0 && i + 1 < w && fp[1] == 0)
+                    {
+                        var qe = e & 0xFFFF;
+                        var most = (int)(Math.Min(a - 0x8000, (uint)(c >> 48)) / qe);
+                        if (most > 1)
+                        {
+                            var n = 2;
+                            most = Math.Min(most, w - i);
+                            while (n < most && fp[n] == 0) n++;
+                            var nq = (uint)n * qe;
+                            a -= nq;
+                            c -= (ulong)nq << 48;
+                            i += n - 1;
+                            fp += n - 1;
+                            dp += n - 1;
+                            continue;
+                        }
+                    }
                     if (DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxAgg) == 0) continue;
                     var runlen = (int)(DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxUni) << 1);
                     runlen |= (int)DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxUni);
