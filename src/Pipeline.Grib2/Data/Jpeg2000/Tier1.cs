@@ -34,10 +34,10 @@ internal sealed unsafe class Tier1
     public int* Data { get; private set; }
 
     public int Width { get; private set; }
+    public int Height { get; private set; }
 
     /// <summary>One-row code-blocks of up to 64 samples on bit masks (the default), or on the flag words like the others (for specs).</summary>
     public bool RowMasks { get; init; } = true;
-    public int Height { get; private set; }
 
     private uint* flags;
     private uint* ctx; // each context's MQ table entry (Tier1Tables.Mq), not its state number: one load less per decision
