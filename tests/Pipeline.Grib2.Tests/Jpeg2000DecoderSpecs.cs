@@ -79,6 +79,10 @@ public sealed class Jpeg2000DecoderSpecs
         Add("9/7 levels 0", 40, 30, 8);
         foreach (var levels in (int[])[0, 1, 2, 3, 6]) Add($"levels {levels}", 137, 75, 12);
         Add("one row levels 0", 1000, 1, 12);
+        // One-row images (OpenJPEG encodes them without levels only; the corpus has one-row HL bands too)
+        foreach (var mode in (int[])[1, 2, 8, 16, 32, 2 | 4 | 8 | 16 | 32]) Add($"one row mode {mode}", 3000, 1, 16);
+        Add("one row layers 3", 3000, 1, 16);
+        Add("one row signed levels 0", 2000, 1, 12, true);
         Add("one column levels 0", 1, 300, 12);
         Add("one sample levels 0", 1, 1, 12);
         Add("tiny levels 1", 3, 2, 8);
@@ -108,6 +112,8 @@ public sealed class Jpeg2000DecoderSpecs
 
     internal static J2kOptions Options(string name) => name switch
     {
+        _ when name.StartsWith("one row mode ") => new J2kOptions { Mode = int.Parse(name[13..]), Levels = 0 },
+        "one row layers 3" => new J2kOptions { Layers = 3, Levels = 0 },
         _ when name.StartsWith("9/7 layers") => new J2kOptions { Irreversible = true, Layers = 3 },
         _ when name.StartsWith("9/7 levels 0") => new J2kOptions { Irreversible = true, Levels = 0 },
         _ when name.StartsWith("9/7") => new J2kOptions { Irreversible = true },

@@ -36,6 +36,9 @@ internal sealed unsafe class Tier1
     public int Width { get; private set; }
     public int Height { get; private set; }
 
+    /// <summary>One-row code-blocks of up to 64 samples on bit masks (the default), or on the flag words like the others (for specs).</summary>
+    public bool RowMasks { get; init; } = true;
+
     private uint* flags;
     private uint* ctx; // each context's MQ table entry (Tier1Tables.Mq), not its state number: one load less per decision
     private int stride;
@@ -94,6 +97,11 @@ internal sealed unsafe class Tier1
     public void Decode(byte* data, ReadOnlySpan<int> segmentLengths, ReadOnlySpan<int> segmentPasses, int w, int h,
         int orient, int numbps, int roiShift, int style)
     {
+        if (RowMasks && h == 1 && w is >= 1 and <= 64 && (style & StyleBypass) == 0)
+        {
+            DecodeRow(data, segmentLengths, segmentPasses, w, orient, numbps, roiShift, style);
+            return;
+        }
         Setup(w, h);
         ResetContexts();
         var zc = Zc + orient * 512;
@@ -161,6 +169,204 @@ internal sealed unsafe class Tier1
             start[len + 1] = save1;
             offset += len;
         }
+    }
+
+    // One-row code-blocks of at most 64 samples (one-row images: NCEP and CMC write fields with a bitmap so): the
+    // block's state in four 64-bit masks instead of flag words (significant, negative, refined before, visited in
+    // this plane's significance pass). A pass visits its candidates by bit position, found with a few operations on
+    // the masks, rather than testing every sample, and a newly significant sample sets two bits. The neighbourhood
+    // of sample p: west bit p of (sig << 1), east bit p + 1 of sig.
+    private ulong rowSig, rowNeg, rowMu, rowPi, rowValid;
+
+    private void DecodeRow(byte* data, ReadOnlySpan<int> segmentLengths, ReadOnlySpan<int> segmentPasses, int w, int orient,
+        int numbps, int roiShift, int style)
+    {
+        Width = w;
+        Height = 1;
+        new Span<int>(Data, w).Clear();
+        ResetContexts();
+        var zc = Zc + orient * 512;
+        rowValid = ulong.MaxValue >> (64 - w);
+        rowSig = rowNeg = rowMu = rowPi = 0;
+        var bpno = roiShift + numbps;
+        var passType = 2;
+        var offset = 0;
+        for (var seg = 0; seg < segmentLengths.Length; seg++)
+        {
+            var len = segmentLengths[seg];
+            var start = data + offset;
+            byte save0 = start[len], save1 = start[len + 1];
+            start[len] = 0xFF;
+            start[len + 1] = 0xFF;
+            mq = new Mq { Bp = start, C = (ulong)start[0] << 48, Ct = 0 };
+            ByteIn(ref mq);
+            mq.C <<= 7;
+            mq.Ct -= 7;
+            mq.A = 0x8000;
+            RefillSlow(ref mq);
+            for (var pass = 0; pass < segmentPasses[seg] && bpno >= 1; pass++)
+            {
+                if (passType == 0) RowSigPass(zc, bpno);
+                else if (passType == 1) RowRefPass(bpno);
+                else
+                {
+                    RowCleanPass(zc, bpno);
+                    if ((style & StyleSegSym) != 0)
+                    {
+                        ulong c = mq.C;
+                        uint a = mq.A;
+                        int ct = mq.Ct;
+                        var bp = mq.Bp;
+                        for (var k = 0; k < 4; k++) DecodeLocals(ref c, ref a, ref ct, ref bp, ctx + CtxUni);
+                        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
+                    }
+                }
+                if ((style & StyleReset) != 0) ResetContexts();
+                if (++passType == 3)
+                {
+                    passType = 0;
+                    bpno--;
+                }
+            }
+            start[len] = save0;
+            start[len + 1] = save1;
+            offset += len;
+        }
+    }
+
+    /// <summary>
+    /// Significance on a one-row block: insignificant samples with a significant neighbour, and the east neighbour
+    /// of each sample that becomes significant on the way.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void RowSigPass(byte* zc, int bpno)
+    {
+        ulong sig = rowSig, valid = rowValid;
+        var todo = (sig << 1 | sig >> 1) & ~sig & valid;
+        if (todo == 0) return;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
+        var cxb = ctx;
+        var dp = Data;
+        ulong neg = rowNeg, pi = 0;
+        var one = 1 << bpno;
+        var oneplushalf = one | (one >> 1);
+        do
+        {
+            var p = System.Numerics.BitOperations.TrailingZeroCount(todo);
+            var bit = 1UL << p;
+            todo ^= bit;
+            pi |= bit;
+            var x = ((uint)((sig << 1) >> p) & 1) << 3 | ((uint)(sig >> p) & 2) << 4; // the zero-coding index: bit 3 west, 5 east
+            if (DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + zc[x]) != 0)
+            {
+                var e = Sc[x | ((uint)((neg << 1) >> p) & 1) | ((uint)(neg >> p) & 2) << 1];
+                var v = DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + (e & 0x7F)) ^ (uint)(e >> 7);
+                dp[p] = v != 0 ? -oneplushalf : oneplushalf;
+                sig |= bit;
+                neg |= (ulong)v << p;
+                todo |= (bit << 1) & ~sig & valid;
+            }
+        } while (todo != 0);
+        rowSig = sig;
+        rowNeg = neg;
+        rowPi = pi;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
+    }
+
+    /// <summary>Refinement on a one-row block: samples significant before this plane; those refined before in one held context.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void RowRefPass(int bpno)
+    {
+        var sig = rowSig;
+        var todo = sig & ~rowPi;
+        if (todo == 0) return;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
+        var cxb = ctx;
+        var dp = Data;
+        var held = cxb[CtxMag + 2];
+        var poshalf = (1 << bpno) >> 1;
+        var nb = sig << 1 | sig >> 1;
+        var refined = rowMu;
+        rowMu = refined | todo;
+        do
+        {
+            var p = System.Numerics.BitOperations.TrailingZeroCount(todo);
+            todo &= todo - 1;
+            uint v;
+            if ((refined >> p & 1) != 0) v = DecodeHeld(ref c, ref a, ref ct, ref bp, ref held);
+            else v = DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxMag + (int)(nb >> p & 1));
+            var d = dp + p;
+            var x = *d;
+            var n = (int)(v ^ (uint)(x >>> 31)) - 1; // 0: away from zero, -1: towards it
+            *d = x + ((poshalf ^ n) - n);
+        } while (todo != 0);
+        cxb[CtxMag + 2] = held;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
+    }
+
+    /// <summary>Cleanup on a one-row block: every sample neither significant nor visited (no run-length mode on one row).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void RowCleanPass(byte* zc, int bpno)
+    {
+        ulong sig = rowSig;
+        var todo = ~(sig | rowPi) & rowValid;
+        rowPi = 0;
+        if (todo == 0) return;
+        ulong c = mq.C;
+        uint a = mq.A;
+        int ct = mq.Ct;
+        var bp = mq.Bp;
+        var cxb = ctx;
+        var dp = Data;
+        var neg = rowNeg;
+        var one = 1 << bpno;
+        var oneplushalf = one | (one >> 1);
+        var cx0 = cxb + zc[0]; // the context of samples with no significant neighbour
+        do
+        {
+            var p = System.Numerics.BitOperations.TrailingZeroCount(todo);
+            var x = ((uint)((sig << 1) >> p) & 1) << 3 | ((uint)(sig >> p) & 2) << 4;
+            if (x == 0)
+            {
+                // A run of samples with no significant neighbour: all in one context. While its MPS is "not
+                // significant" and neither C nor A would need more than the subtraction of Qe (no renormalisation,
+                // so no state change), each is an MPS decision: as many as that allows decided in one division.
+                var e = *cx0;
+                var run = System.Numerics.BitOperations.TrailingZeroCount(~((todo & ~(sig << 1 | sig >> 1)) >> p));
+                if (run > 1 && (int)e >= 0)
+                {
+                    var qe = e & 0xFFFF;
+                    var k = (int)(Math.Min(a - 0x8000, (uint)(c >> 48)) / qe);
+                    if (k > 0)
+                    {
+                        k = Math.Min(k, run);
+                        var kq = (uint)k * qe;
+                        a -= kq;
+                        c -= (ulong)kq << 48;
+                        todo &= ~((ulong.MaxValue >> (64 - k)) << p);
+                        continue;
+                    }
+                }
+            }
+            todo &= todo - 1;
+            if (DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + zc[x]) != 0)
+            {
+                var e = Sc[x | ((uint)((neg << 1) >> p) & 1) | ((uint)(neg >> p) & 2) << 1];
+                var v = DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + (e & 0x7F)) ^ (uint)(e >> 7);
+                dp[p] = v != 0 ? -oneplushalf : oneplushalf;
+                sig |= 1UL << p;
+                neg |= (ulong)v << p;
+            }
+        } while (todo != 0);
+        rowSig = sig;
+        rowNeg = neg;
+        mq = new Mq { C = c, A = a, Ct = ct, Bp = bp };
     }
 
     /// <summary>The standard's BYTEIN, inserting the next byte below the Ct bits already there.</summary>
@@ -570,6 +776,28 @@ internal sealed unsafe class Tier1
                 var first = 0; // the rows above it are settled by run-length decoding
                 if (f == 0)
                 {
+                    // Columns in run-length mode one after the other: while the aggregation context's MPS is "nothing
+                    // significant" and A and C allow MPS decisions without renormalisation (no state change), as
+                    // many columns as that covers are decided in one division.
+                    var e = cxb[CtxAgg];
+                    if ((int)e >= 0 && i + 1 < w && fp[1] == 0)
+                    {
+                        var qe = e & 0xFFFF;
+                        var most = (int)(Math.Min(a - 0x8000, (uint)(c >> 48)) / qe);
+                        if (most > 1)
+                        {
+                            var n = 2;
+                            most = Math.Min(most, w - i);
+                            while (n < most && fp[n] == 0) n++;
+                            var nq = (uint)n * qe;
+                            a -= nq;
+                            c -= (ulong)nq << 48;
+                            i += n - 1;
+                            fp += n - 1;
+                            dp += n - 1;
+                            continue;
+                        }
+                    }
                     if (DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxAgg) == 0) continue;
                     var runlen = (int)(DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxUni) << 1);
                     runlen |= (int)DecodeLocals(ref c, ref a, ref ct, ref bp, cxb + CtxUni);
