@@ -126,9 +126,10 @@ public sealed class IngestBrokerSpecs
             Assert.Equal(Steps.Length, manifest["files"]!.AsArray().Count);
 
             // One notification per file and one for the run, each valid; none twice. Other specs publish on the same
-            // topic of the shared broker (IngestNetCdfSpecs, in parallel): only this dataset's count.
+            // topic of the shared broker (IngestNetCdfSpecs, in parallel) and data_id starts with the topic, not the
+            // dataset: only notifications linking into this spec's own bucket count.
             var messages = await Eventually.HoldsAsync(() => Task.FromResult(received.Where(m =>
-                    JsonNode.Parse(m)?["properties"]?["data_id"]?.GetValue<string>().StartsWith(Dataset + "/", StringComparison.Ordinal) == true).ToArray()),
+                    JsonNode.Parse(m)?["links"]?[0]?["href"]?.GetValue<string>().StartsWith($"s3://{bucket}/", StringComparison.Ordinal) == true).ToArray()),
                 m => m.Length >= Steps.Length + 1, what: "notifications");
             var dataIds = messages.Select(m => JsonNode.Parse(m)!["properties"]!["data_id"]!.GetValue<string>()).ToList();
             Assert.Equal(Steps.Length + 1, dataIds.Distinct().Count());
