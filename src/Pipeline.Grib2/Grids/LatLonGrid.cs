@@ -93,13 +93,10 @@ public sealed class LatLonGrid : GridDefinition
         Span<double> lats = nj <= 4096 ? stackalloc double[nj] : new double[nj];
         Span<double> lons = ni <= 4096 ? stackalloc double[ni] : new double[ni];
         RowsAndColumns(lats, lons);
-        Fill(lat, lon, lats, lons, _scan);
         if (IsRotated)
-        {
-            var n = (int)PointCount;
-            for (var k = 0; k < n; k++)
-                Rotation.Unrotate(lat[k], lon[k], AngleOfRotation, LatitudeOfSouthernPole, LongitudeOfSouthernPole, out lat[k], out lon[k]);
-        }
+            Rotation.UnrotateGrid(lat, lon, lats, lons, _scan.JPointsAreConsecutive, AngleOfRotation, LatitudeOfSouthernPole, LongitudeOfSouthernPole);
+        else
+            Fill(lat, lon, lats, lons, _scan);
     }
 
     /// <summary>
@@ -225,26 +222,65 @@ public sealed class LatLonGrid : GridDefinition
     }
 }
 
-/// <summary>Rotated-pole transforms shared by 3.1 and 3.32769.</summary>
+/// <summary>The rotated-pole transform of 3.1 (3.32769 has its own, as ecCodes does).</summary>
 internal static class Rotation
 {
     private const double Deg2Rad = Math.PI / 180.0;
     private const double Rad2Deg = 180.0 / Math.PI;
 
-    /// <summary>ecCodes' unrotate(): back to geographic, rounded to 6 decimals through a float as ecCodes' roundf does.</summary>
-    public static void Unrotate(double inLat, double inLon, double angle, double spLat, double spLon, out double outLat, out double outLon)
+    /// <summary>
+    /// ecCodes' unrotate() over a whole regular rotated grid: back to geographic, rounded to 6 decimals through a float
+    /// as ecCodes' roundf does. The sines and cosines of the Nj rows, the Ni columns and the pole are taken once, not
+    /// once a point (a 3.3 M-point HRDPS grid: 20 M trigonometric calls fewer); the arithmetic per point is unchanged.
+    /// </summary>
+    public static void UnrotateGrid(Span<double> lat, Span<double> lon, ReadOnlySpan<double> lats, ReadOnlySpan<double> lons, bool jConsecutive,
+        double angle, double spLat, double spLon)
     {
-        var latr = inLat * Deg2Rad;
-        var lonr = inLon * Deg2Rad;
-        var xd = Math.Cos(lonr) * Math.Cos(latr);
-        var yd = Math.Sin(lonr) * Math.Cos(latr);
-        var zd = Math.Sin(latr);
-        var t = -(90.0 + spLat);
-        var o = -spLon;
-        var sinT = Math.Sin(Deg2Rad * t);
-        var cosT = Math.Cos(Deg2Rad * t);
-        var sinO = Math.Sin(Deg2Rad * o);
-        var cosO = Math.Cos(Deg2Rad * o);
+        int ni = lons.Length, nj = lats.Length;
+        var sinLat = new double[nj];
+        var cosLat = new double[nj];
+        var sinLon = new double[ni];
+        var cosLon = new double[ni];
+        for (var j = 0; j < nj; j++)
+        {
+            var latr = lats[j] * Deg2Rad;
+            sinLat[j] = Math.Sin(latr);
+            cosLat[j] = Math.Cos(latr);
+        }
+        for (var i = 0; i < ni; i++)
+        {
+            var lonr = lons[i] * Deg2Rad;
+            sinLon[i] = Math.Sin(lonr);
+            cosLon[i] = Math.Cos(lonr);
+        }
+        var pole = new Pole(spLat, spLon);
+        var k = 0;
+        if (jConsecutive)
+        {
+            for (var i = 0; i < ni; i++)
+                for (var j = 0; j < nj; j++, k++)
+                    Unrotate(sinLat[j], cosLat[j], sinLon[i], cosLon[i], angle, pole, out lat[k], out lon[k]);
+            return;
+        }
+        for (var j = 0; j < nj; j++)
+            for (var i = 0; i < ni; i++, k++)
+                Unrotate(sinLat[j], cosLat[j], sinLon[i], cosLon[i], angle, pole, out lat[k], out lon[k]);
+    }
+
+    private readonly struct Pole(double spLat, double spLon)
+    {
+        public readonly double SinT = Math.Sin(Deg2Rad * -(90.0 + spLat));
+        public readonly double CosT = Math.Cos(Deg2Rad * -(90.0 + spLat));
+        public readonly double SinO = Math.Sin(Deg2Rad * -spLon);
+        public readonly double CosO = Math.Cos(Deg2Rad * -spLon);
+    }
+
+    private static void Unrotate(double sinLatr, double cosLatr, double sinLonr, double cosLonr, double angle, in Pole pole, out double outLat, out double outLon)
+    {
+        var xd = cosLonr * cosLatr;
+        var yd = sinLonr * cosLatr;
+        var zd = sinLatr;
+        double sinT = pole.SinT, cosT = pole.CosT, sinO = pole.SinO, cosO = pole.CosO;
         var x = cosT * cosO * xd + sinO * yd + sinT * cosO * zd;
         var y = -cosT * sinO * xd + cosO * yd - sinT * sinO * zd;
         var z = -sinT * xd + cosT * zd;
