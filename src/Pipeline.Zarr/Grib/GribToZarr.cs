@@ -132,89 +132,123 @@ public static class GribToZarr
             // also bounds the encoded chunks waiting for their put.
             using var cpu = new SemaphoreSlim(Math.Max(1, options.Parallelism));
             var loop = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) + io, CancellationToken = cancellationToken };
-            using (timings.Measure("fields+coordinates"))
+
+            // The single owner of each group folds its events and commits the group's metadata once, as soon as the
+            // group is complete: all its fields written and the coordinates of its grids computed. Groups are disjoint,
+            // so a finished group's commit (its metadata documents and coordinate chunks, mostly store writes) overlaps
+            // the other groups' decoding instead of waiting for the last field of all. The root's consolidated
+            // metadata goes last, when every group's is in place.
+            var dependents = grids.ToDictionary(g => g, g => Enumerable.Range(0, cubes.Count)
+                .Where(i => cubes[i].Layout.StaticArrays.Any(a => ReferenceEquals(a.Values, g.Lat) || ReferenceEquals(a.Values, g.Lon))).ToArray());
+            var pending = cubes.Select((c, i) => c.Fields.Count + dependents.Values.Count(d => d.Contains(i))).ToArray();
+            var commits = new Task?[cubes.Count];
+            Task Commit(int i) => Task.Run(async () =>
             {
-                await Parallel.ForEachAsync(work, loop, async (w, ct) =>
+                var state = RunState.Empty;
+                foreach (var e in events[i]) state = state.Apply(cubes[i].Layout, e);
+                using (timings.AsyncStep("commit")) await runs[i].CommitMetadataAsync(state, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken);
+            void Settled(int i)
+            {
+                if (Interlocked.Decrement(ref pending[i]) == 0) commits[i] = Commit(i);
+            }
+
+            try
+            {
+                using (timings.Measure("fields+coordinates"))
                 {
-                    if (w.Grid is { } g)
+                    await Parallel.ForEachAsync(work, loop, async (w, ct) =>
                     {
+                        if (w.Grid is { } g)
+                        {
+                            await cpu.WaitAsync(ct).ConfigureAwait(false);
+                            try
+                            {
+                                using (timings.Step("coordinates")) g.Fill();
+                                if (w.Cube >= 0)
+                                    using (timings.Step("encode coordinates")) runs[w.Cube].EncodeStaticArrays();
+                            }
+                            finally
+                            {
+                                cpu.Release();
+                            }
+                            foreach (var i in dependents[g]) Settled(i);
+                            return;
+                        }
+                        var cube = cubes[w.Cube];
+                        var f = w.Field!;
+                        var points = f.Field.NumberOfDataPoints;
+                        if (options.ChunkSource is { } source)
+                        {
+                            var run = runs[w.Cube];
+                            var indices = run.IndicesOf(f.Variable, cube.AxisValues(f));
+                            var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. indices.Select(i => i + 1), .. run.Layout.GridShape]);
+                            IReadOnlyList<string>? copied;
+                            using (timings.AsyncStep("copy")) copied = await source.TryCopyAsync(f, array, indices, ct).ConfigureAwait(false);
+                            if (copied is not null)
+                            {
+                                events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. indices], copied));
+                                Interlocked.Add(ref values, points);
+                                Interlocked.Add(ref raw, points * 4L);
+                                progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
+                                Settled(w.Cube);
+                                return;
+                            }
+                        }
+                        IReadOnlyList<(string Key, byte[] Bytes)> chunks;
+                        long[] fieldIndices;
                         await cpu.WaitAsync(ct).ConfigureAwait(false);
+                        var data = FieldBuffers.Rent<float>(points);
                         try
                         {
-                            using (timings.Step("coordinates")) g.Fill();
-                            if (w.Cube >= 0)
-                                using (timings.Step("encode coordinates")) runs[w.Cube].EncodeStaticArrays();
+                            try
+                            {
+                                using var _ = timings.Step("decode");
+                                f.DecodeFloat32(data.AsSpan(0, points));
+                            }
+                            catch (Exception e) when (e is Pipeline.Grib2.GribFormatException or NotSupportedException or InvalidDataException or ArgumentException)
+                            {
+                                throw new InvalidDataException($"{f.File} message {f.MessageNumber} ({f.Variable}): cannot decode: {e.Message}", e);
+                            }
+                            var run = runs[w.Cube];
+                            fieldIndices = run.IndicesOf(f.Variable, cube.AxisValues(f));
+                            var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. fieldIndices.Select(i => i + 1), .. run.Layout.GridShape]);
+                            using (timings.Step("encode")) chunks = writer.EncodeBlock<float>(array, fieldIndices, data.AsSpan(0, points));
                         }
                         finally
                         {
+                            FieldBuffers.Return(data);
                             cpu.Release();
                         }
-                        return;
-                    }
-                    var cube = cubes[w.Cube];
-                    var f = w.Field!;
-                    var points = f.Field.NumberOfDataPoints;
-                    if (options.ChunkSource is { } source)
-                    {
-                        var run = runs[w.Cube];
-                        var indices = run.IndicesOf(f.Variable, cube.AxisValues(f));
-                        var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. indices.Select(i => i + 1), .. run.Layout.GridShape]);
-                        IReadOnlyList<string>? copied;
-                        using (timings.AsyncStep("copy")) copied = await source.TryCopyAsync(f, array, indices, ct).ConfigureAwait(false);
-                        if (copied is not null)
-                        {
-                            events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. indices], copied));
-                            Interlocked.Add(ref values, points);
-                            Interlocked.Add(ref raw, points * 4L);
-                            progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
-                            return;
-                        }
-                    }
-                    IReadOnlyList<(string Key, byte[] Bytes)> chunks;
-                    long[] fieldIndices;
-                    await cpu.WaitAsync(ct).ConfigureAwait(false);
-                    var data = FieldBuffers.Rent<float>(points);
-                    try
-                    {
-                        try
-                        {
-                            using var _ = timings.Step("decode");
-                            f.DecodeFloat32(data.AsSpan(0, points));
-                        }
-                        catch (Exception e) when (e is Pipeline.Grib2.GribFormatException or NotSupportedException or InvalidDataException or ArgumentException)
-                        {
-                            throw new InvalidDataException($"{f.File} message {f.MessageNumber} ({f.Variable}): cannot decode: {e.Message}", e);
-                        }
-                        var run = runs[w.Cube];
-                        fieldIndices = run.IndicesOf(f.Variable, cube.AxisValues(f));
-                        var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. fieldIndices.Select(i => i + 1), .. run.Layout.GridShape]);
-                        using (timings.Step("encode")) chunks = writer.EncodeBlock<float>(array, fieldIndices, data.AsSpan(0, points));
-                    }
-                    finally
-                    {
-                        FieldBuffers.Return(data);
-                        cpu.Release();
-                    }
-                    using (timings.AsyncStep("put"))
-                        await Task.WhenAll(chunks.Select(c => writer.PutAsync(c.Key, c.Bytes, ct))).ConfigureAwait(false);
-                    events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. fieldIndices], [.. chunks.Select(c => c.Key)]));
-                    Interlocked.Add(ref values, points);
-                    Interlocked.Add(ref raw, points * 4L);
-                    progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
-                }).ConfigureAwait(false);
-            }
+                        using (timings.AsyncStep("put"))
+                            await Task.WhenAll(chunks.Select(c => writer.PutAsync(c.Key, c.Bytes, ct))).ConfigureAwait(false);
+                        events[w.Cube].Enqueue(new FieldWritten(f.Variable, [.. fieldIndices], [.. chunks.Select(c => c.Key)]));
+                        Interlocked.Add(ref values, points);
+                        Interlocked.Add(ref raw, points * 4L);
+                        progress?.Report(new ConversionProgress(Interlocked.Increment(ref done), total, cube.Group));
+                        Settled(w.Cube);
+                    }).ConfigureAwait(false);
+                }
 
-            // The single owner of each group folds its events and commits the group's metadata once; groups are
-            // disjoint, so their commits run at once (the writer bounds the puts in flight). The root's consolidated
-            // metadata goes last, when every group's is in place.
-            using (timings.Measure("commit metadata"))
-            {
-                await Task.WhenAll(cubes.Select(async (c, i) =>
+                // What is left: the commits still running, and any group with nothing to wait for.
+                using (timings.Measure("commit metadata"))
                 {
-                    var state = RunState.Empty;
-                    foreach (var e in events[i]) state = state.Apply(c.Layout, e);
-                    await runs[i].CommitMetadataAsync(state, cancellationToken).ConfigureAwait(false);
-                })).ConfigureAwait(false);
+                    for (var i = 0; i < cubes.Count; i++) commits[i] ??= Commit(i);
+                    await Task.WhenAll(commits.OfType<Task>()).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                // A failed conversion still waits for the commits it started: none is left writing behind the caller.
+                try
+                {
+                    await Task.WhenAll(commits.OfType<Task>()).ConfigureAwait(false);
+                }
+                catch
+                {
+                    // The conversion's own failure is what the caller hears.
+                }
+                throw;
             }
             byte[] metadata;
             using (timings.Measure("consolidate root"))
