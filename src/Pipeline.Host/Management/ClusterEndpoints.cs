@@ -30,7 +30,7 @@ public static class ClusterEndpoints
 
     public static IEndpointRouteBuilder MapClusterEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/cluster").WithTags("cluster");
+        var group = app.MapGroup("/cluster").WithTags("cluster").AnswerBusyOnAskTimeout();
 
         group.MapGet("/members", (ActorSystem system) => Members(Cluster.Get(system)))
             .RequireReadAccess().WithSummary("All members, unreachable ones, leader and oldest");

@@ -29,7 +29,7 @@ public static class DomainEndpoints
 
     public static IEndpointRouteBuilder MapDomainEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("pipeline");
+        var api = app.MapGroup("/api").WithTags("pipeline").AnswerBusyOnAskTimeout();
 
         api.MapGet("/datasets", async (DatasetCatalog catalog, IRequiredActor<DataStreamRegion> streams, Timeouts t, CancellationToken cancel) =>
             Results.Ok(await Task.WhenAll(catalog.All.Select(d => DatasetAsync(d, streams, t, cancel)))))

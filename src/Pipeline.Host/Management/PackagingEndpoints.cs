@@ -23,7 +23,7 @@ public static class PackagingEndpoints
 
     public static IEndpointRouteBuilder MapPackagingEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("packaging");
+        var api = app.MapGroup("/api").WithTags("packaging").AnswerBusyOnAskTimeout();
 
         api.MapPost("/boundaries", async (HttpRequest request, string? name, string? nameProperty, IRequiredActor<PackagingRegistryRegion> registry,
                 DomainEndpoints.Timeouts t, CancellationToken cancel) =>
