@@ -5,8 +5,9 @@ namespace Pipeline.Host.Management;
 /// <summary>
 /// An ask that the cluster did not answer in <c>Pipeline:Management:AskTimeout</c> (a shard starting or moving after a
 /// node left, an entity recovering a long journal, an overloaded node) is a 503 with <c>Retry-After</c> and a reason,
-/// not an unexplained 500: the request may be repeated as it is, since every operation behind the API is idempotent
-/// (an announcement admitted twice is a duplicate, a refresh or a replay asked twice runs once).
+/// not an unexplained 500: the request may be repeated as it is (an announcement admitted by the first try is a
+/// duplicate on the repeat, a job submitted twice is one job, and a refresh or replay done twice writes the same keys
+/// with the same bytes).
 /// </summary>
 public static class ClusterBusy
 {
