@@ -90,12 +90,14 @@ public sealed class ClusterCrashRunSpecs(ITestOutputHelper output)
                         // A 503 (the cluster did not answer in time: a shard still loading at start-up on a loaded
                         // machine) is repeated after its Retry-After, as a broker redelivers; anything else is final.
                         // The first try may have been admitted all the same: then the repeat is a duplicate (200).
-                        var response = await clients[step % 3].PostAsJsonAsync("/api/announcements", new { url = server.Url(CrashScene.Rel(step)).AbsoluteUri });
+                        Task<HttpResponseMessage> Announce() =>
+                            clients[step % 3].PostAsJsonAsync("/api/announcements", new { url = server.Url(CrashScene.Rel(step)).AbsoluteUri });
+                        var response = await Announce();
                         var repeated = false;
                         for (var attempt = 1; response.StatusCode == global::System.Net.HttpStatusCode.ServiceUnavailable && attempt < 10; attempt++)
                         {
                             await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(2));
-                            response = await clients[step % 3].PostAsJsonAsync("/api/announcements", new { url = server.Url(CrashScene.Rel(step)).AbsoluteUri });
+                            response = await Announce();
                             repeated = true;
                         }
                         Assert.True(response.StatusCode == global::System.Net.HttpStatusCode.Created ||
