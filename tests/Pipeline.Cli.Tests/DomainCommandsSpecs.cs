@@ -55,6 +55,25 @@ public sealed class DomainCommandsSpecs
         Assert.True(exit == 0, error);
         Assert.Contains("refresh accepted: generation 1, 1 file(s)", output);
 
+        // The window refresh takes every run in it; the journaled announcements come back as received.
+        Assert.Equal(0, (await Ctl(node, TestNode.Token, "announce", "http://127.0.0.1:1/20261101/00/TMP_003.grib2")).ExitCode);
+        (exit, output, error) = await Ctl(node, TestNode.Token, "dataset", "refresh", Dataset, "--from", "2026-11-01T00:00Z", "--to", "2026-11-01T06:00Z");
+        Assert.True(exit == 0, error);
+        Assert.Contains("refresh accepted: 1 run(s)", output);
+        Assert.Contains(Dataset + "/2026-11-01T00Z", output);
+        (exit, _, error) = await Ctl(node, TestNode.Token, "dataset", "refresh", Dataset, "--from", "2026-11-02T00:00Z", "--to", "2026-11-01T00:00Z");
+        Assert.Equal(1, exit);
+        Assert.Contains("after", error);
+
+        (exit, output, error) = await Ctl(node, null, "run", "announcements", Dataset + "/2026-11-01T00Z", "--raw");
+        Assert.True(exit == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Equal("http://127.0.0.1:1/20261101/00/TMP_003.grib2", JsonDocument.Parse(lines[1]).RootElement.GetProperty("url").GetString());
+        (exit, output, error) = await Ctl(node, null, "run", "announcements", Dataset + "/2026-11-01T00Z");
+        Assert.True(exit == 0, error);
+        Assert.Contains("20261101/00/TMP_003.grib2", output);
+
         (exit, output, error) = await Ctl(node, null, "watch", "--count", "1");
         Assert.True(exit == 0, error);
         Assert.Contains(Dataset + "/2026-11-01T00Z", output);

@@ -136,4 +136,58 @@ public sealed class DomainApiSpecs
         var bad = await http.GetAsync("/api/runs/" + Uri.EscapeDataString("not a run"));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
+
+    [Fact]
+    public async Task Should_refresh_every_run_in_a_window_with_one_request_and_refuse_a_bad_window()
+    {
+        await using var node = await StartAsync();
+        using var http = node.Client(TestNode.Token);
+        foreach (var rel in new[] { "20261101/00/TMP_000.grib2", "20261101/12/TMP_000.grib2", "20261102/00/TMP_000.grib2" })
+            Assert.Equal(HttpStatusCode.Created, (await Announce(http, rel)).StatusCode);
+
+        // The window takes the runs whose reference time lies in it, both ends included: 00Z and 12Z of the 1st.
+        var refresh = await http.PostAsync($"/api/datasets/{Dataset}/refresh?from=2026-11-01T00:00Z&to=2026-11-01T12:00Z&reason=reprocess", null);
+        Assert.Equal(HttpStatusCode.Accepted, refresh.StatusCode);
+        var accepted = await refresh.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal([$"{Dataset}/2026-11-01T00Z", $"{Dataset}/2026-11-01T12Z"],
+            accepted.GetProperty("runs").EnumerateArray().Select(r => r.GetString()!).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal("reprocess", accepted.GetProperty("reason").GetString());
+        // Each refreshed run moves to its next generation; the run outside the window does not.
+        foreach (var (run, generation) in new[] { ("2026-11-01T00Z", 1), ("2026-11-01T12Z", 1), ("2026-11-02T00Z", 0) })
+            await Eventually.HoldsAsync(() => http.GetFromJsonAsync<JsonElement>($"/api/runs/{Dataset}/{run}"),
+                r => r.GetProperty("generation").GetInt32() == generation, what: $"{run} at generation {generation}");
+
+        foreach (var query in new[] { "from=2026-11-02T00:00Z&to=2026-11-01T00:00Z", "from=yesterday&to=2026-11-01T00:00Z", "to=2026-11-01T00:00Z" })
+        {
+            var bad = await http.PostAsync($"/api/datasets/{Dataset}/refresh?{query}", null);
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains("from", await bad.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync("/api/datasets/nope/refresh?from=2026-11-01T00:00Z&to=2026-11-02T00:00Z", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            (await node.Client().PostAsync($"/api/datasets/{Dataset}/refresh?from=2026-11-01T00:00Z&to=2026-11-02T00:00Z", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Should_give_back_a_runs_announcements_as_journaled_with_each_raw_message()
+    {
+        await using var node = await StartAsync();
+        using var http = node.Client(TestNode.Token);
+        Assert.Equal(HttpStatusCode.Created, (await Announce(http, "20261101/06/TMP_000.grib2")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Announce(http, "20261101/06/TMP_003.grib2")).StatusCode);
+
+        var journaled = await http.GetFromJsonAsync<JsonElement>($"/api/runs/{Dataset}/2026-11-01T06Z/announcements");
+        var items = journaled.EnumerateArray().ToList();
+        Assert.Equal(["20261101/06/TMP_000.grib2", "20261101/06/TMP_003.grib2"], items.Select(a => a.GetProperty("relPath").GetString()!).ToArray());
+        Assert.Equal("http://127.0.0.1:1/20261101/06/TMP_003.grib2", items[1].GetProperty("url").GetString());
+        Assert.Equal("sha256", items[1].GetProperty("integrityMethod").GetString());
+        // The raw message is what was received: here the manual announcement's own JSON body.
+        var raw = JsonDocument.Parse(items[1].GetProperty("rawMessage").GetString()!).RootElement;
+        Assert.Equal("http://127.0.0.1:1/20261101/06/TMP_003.grib2", raw.GetProperty("url").GetString());
+        var encoded = await http.GetFromJsonAsync<JsonElement>("/api/runs/" + Uri.EscapeDataString($"{Dataset}/2026-11-01T06Z") + "/announcements");
+        Assert.Equal(2, encoded.GetArrayLength());
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/api/runs/{Dataset}/2030-01-01T00Z/announcements")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/api/runs/" + Uri.EscapeDataString("not a run") + "/announcements")).StatusCode);
+    }
 }

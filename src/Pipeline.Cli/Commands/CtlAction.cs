@@ -21,6 +21,9 @@ public sealed class CtlContext(ManagementClient client, IAnsiConsole console, Te
         if (Json) output.WriteLine(JsonSerializer.Serialize(value, Indented));
         else render(value);
     }
+
+    /// <summary>One line as it is, never wrapped or marked up (for output another program reads).</summary>
+    public void WriteRaw(string line) => output.WriteLine(line);
 }
 
 internal static class CtlAction

@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace Pipeline.Cli.Commands;
 
-/// <summary><c>datasets</c>, <c>dataset show|pause|resume</c>, <c>runs</c>, <c>run show|refresh</c>, <c>announce</c>, <c>watch</c>.</summary>
+/// <summary><c>datasets</c>, <c>dataset show|pause|resume|refresh</c>, <c>runs</c>, <c>run show|refresh|announcements</c>, <c>announce</c>, <c>watch</c>.</summary>
 public static class DomainCommands
 {
     public static Command Datasets(Func<string, string?> env)
@@ -25,6 +25,26 @@ public static class DomainCommands
         command.Subcommands.Add(DatasetAction(env, "show", "State, counters, rate and lag", (ctx, id, cancel) => ctx.Client.GetAsync($"/api/datasets/{id}", cancel)));
         command.Subcommands.Add(DatasetAction(env, "pause", "Stop admitting (announcements stay on the broker)", (ctx, id, cancel) => ctx.Client.PostAsync($"/api/datasets/{id}/pause", null, cancel)));
         command.Subcommands.Add(DatasetAction(env, "resume", "Admit again", (ctx, id, cancel) => ctx.Client.PostAsync($"/api/datasets/{id}/resume", null, cancel)));
+
+        var id = new Argument<string>("ID") { Description = "Dataset id" };
+        var from = new Option<string>("--from") { Description = "First reference time, ISO 8601 (e.g. 2026-11-01T00:00Z)", Required = true };
+        var to = new Option<string>("--to") { Description = "Last reference time, included", Required = true };
+        var reason = new Option<string?>("--reason") { Description = "Recorded in each run's journal" };
+        var refresh = new Command("refresh", "Re-fetch and rebuild every run whose reference time lies in [--from, --to], then finalize each again")
+            { id, from, to, reason };
+        refresh.Run(env, async (parse, ctx, cancel) =>
+        {
+            var query = $"from={Uri.EscapeDataString(parse.GetValue(from)!)}&to={Uri.EscapeDataString(parse.GetValue(to)!)}";
+            if (parse.GetValue(reason) is { } r) query += "&reason=" + Uri.EscapeDataString(r);
+            var accepted = await ctx.Client.PostAsync($"/api/datasets/{Uri.EscapeDataString(parse.GetValue(id)!)}/refresh?{query}", null, cancel);
+            ctx.Show(accepted, a =>
+            {
+                var runs = a.GetProperty("runs").EnumerateArray().Select(x => x.GetString()).ToList();
+                ctx.Console.WriteLine($"refresh accepted: {runs.Count} run(s)");
+                foreach (var run in runs) ctx.Console.WriteLine("  " + run);
+            });
+        });
+        command.Subcommands.Add(refresh);
         return command;
     }
 
@@ -75,7 +95,41 @@ public static class DomainCommands
             ctx.Show(accepted, a => ctx.Console.WriteLine($"refresh accepted: generation {a.Text("generation")}, {a.Text("files")} file(s)"));
         });
 
-        return new Command("run", "One model run") { show, refresh };
+        var announcementsId = new Argument<string>("ID") { Description = "Run id: dataset/2026-11-01T00Z" };
+        var raw = new Option<bool>("--raw") { Description = "Each broker message as received, one a line (to publish again, e.g. through amqp-publish or mosquitto_pub -l)" };
+        var announcements = new Command("announcements", "The run's announcements as journaled, in admission order") { announcementsId, raw };
+        announcements.Run(env, async (parse, ctx, cancel) =>
+        {
+            var list = await ctx.Client.GetAsync("/api/runs/" + Uri.EscapeDataString(parse.GetValue(announcementsId)!) + "/announcements", cancel);
+            if (parse.GetValue(raw))
+            {
+                foreach (var a in list.EnumerateArray()) ctx.WriteRaw(OneLine(a.Text("rawMessage")));
+                return;
+            }
+            ctx.Show(list, l =>
+            {
+                var table = new Table().AddColumns("data id", "published", "size", "source", "url");
+                foreach (var a in l.EnumerateArray())
+                    table.AddRow(Markup.Escape(a.Text("dataId")), a.Text("publishedAt"), a.Text("size"), Markup.Escape(a.Text("source")), Markup.Escape(a.Text("url")));
+                ctx.Console.Write(table);
+            });
+        });
+
+        return new Command("run", "One model run") { show, refresh, announcements };
+    }
+
+    // A JSON message compacted onto one line (the form a line-per-message publisher reads); anything else as it is.
+    private static string OneLine(string message)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(message);
+            return JsonSerializer.Serialize(document.RootElement);
+        }
+        catch (JsonException)
+        {
+            return message;
+        }
     }
 
     public static Command Announce(Func<string, string?> env)

@@ -11,8 +11,9 @@ using Pipeline.Host.Configuration;
 namespace Pipeline.Host.Management;
 
 /// <summary>
-/// The pipeline's own endpoints: datasets (state, pause, resume), model runs (state per file, refresh) and manual
-/// announcements. They reach the sharded entities through the actor registry and Ask with the request's token.
+/// The pipeline's own endpoints: datasets (state, pause, resume, refresh a window of runs), model runs (state per file,
+/// refresh, the journaled announcements) and manual announcements. They reach the sharded entities through the actor
+/// registry and Ask with the request's token.
 /// </summary>
 public static class DomainEndpoints
 {
@@ -21,6 +22,12 @@ public static class DomainEndpoints
     public sealed record RunSummary(string Id, string Dataset, DateTimeOffset ReferenceTime, string Status, int Admitted, int Indexed, int Waiting, int Failed);
 
     public sealed record RunsView(IReadOnlyList<RunSummary> Runs);
+
+    public sealed record WindowRefresh(string Dataset, DateTimeOffset From, DateTimeOffset To, string Reason, IReadOnlyList<string> Runs);
+
+    /// <summary>An announcement as the run journaled it; <c>RawMessage</c> is the broker message's body as received.</summary>
+    public sealed record JournaledAnnouncement(string DataId, string Url, string RelPath, string Source, string Format, string? Topic, long? Size,
+        string? IntegrityMethod, string? IntegrityValue, DateTimeOffset PublishedAt, string? Relation, string RawMessage);
 
     /// <summary>A manual announcement (the first seed's manual trigger).</summary>
     public sealed record AnnouncementRequest(string? Url, string? Dataset, string? RelPath, long? Size, string? IntegrityMethod, string? IntegrityValue);
@@ -52,6 +59,21 @@ public static class DomainEndpoints
                     ? Results.Ok(await streams.ActorRef.Ask<DataStreamStatus>(new ResumeDataStream(d.Id), t.Ask, cancel))
                     : UnknownDataset(catalog, id))
             .RequireWriteToken().WithSummary("Admit again");
+
+        api.MapPost("/datasets/{id}/refresh", async (string id, string? from, string? to, string? reason, DatasetCatalog catalog,
+                IRequiredActor<DataStreamRegion> streams, Timeouts t, CancellationToken cancel) =>
+            {
+                if (Find(catalog, id) is not { } d) return UnknownDataset(catalog, id);
+                if (!TryParseTime(from, out var start) || !TryParseTime(to, out var end))
+                    return Problem(StatusCodes.Status400BadRequest, "Bad window",
+                        $"from and to must both be ISO 8601 times, e.g. from=2026-11-01T00:00Z&to=2026-11-02T00:00Z (got from='{from}', to='{to}')");
+                if (start > end)
+                    return Problem(StatusCodes.Status400BadRequest, "Bad window", $"from ({start:O}) is after to ({end:O})");
+                var why = string.IsNullOrWhiteSpace(reason) ? "refreshed by an operator (window)" : reason;
+                var accepted = await streams.ActorRef.Ask<RefreshWindowAccepted>(new RefreshWindow(d.Id, start, end, why), t.Ask, cancel);
+                return Results.Accepted(value: new WindowRefresh(d.Id.Value, start, end, why, accepted.Runs.Select(r => r.ToString()).ToList()));
+            })
+            .RequireWriteToken().WithSummary("Re-fetch and rebuild every run of the dataset whose reference time lies in [from, to], then finalize each again");
 
         api.MapGet("/runs", async (string? dataset, string? status, int? limit, DatasetCatalog catalog, IRequiredActor<DataStreamRegion> streams,
                 IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
@@ -88,6 +110,13 @@ public static class DomainEndpoints
         api.MapPost("/runs/{dataset}/{reftime}/refresh", (string dataset, string reftime, HttpRequest request, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
                 RefreshAsync(dataset + "/" + reftime, request, catalog, runs, t, cancel))
             .RequireWriteToken().WithSummary("Re-fetch and rebuild every file of the run (or ?file=DATAID for one)");
+
+        api.MapGet("/runs/{id}/announcements", (string id, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
+                AnnouncementsAsync(Uri.UnescapeDataString(id), catalog, runs, t, cancel))
+            .RequireReadAccess().WithSummary("The run's announcements as journaled, in admission order, with each broker message as received (id URL-encoded)");
+        api.MapGet("/runs/{dataset}/{reftime}/announcements", (string dataset, string reftime, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
+                AnnouncementsAsync(dataset + "/" + reftime, catalog, runs, t, cancel))
+            .RequireReadAccess().WithSummary("The run's announcements as journaled, in admission order, with each broker message as received");
 
         api.MapPost("/announcements", async (AnnouncementRequest body, DatasetCatalog catalog, IRequiredActor<DataStreamRegion> streams, Timeouts t, CancellationToken cancel) =>
             {
@@ -156,6 +185,22 @@ public static class DomainEndpoints
             ? Problem(StatusCodes.Status404NotFound, "Unknown run", $"run '{runId}' has admitted no file")
             : Results.Ok(view);
     }
+
+    private static async Task<IResult> AnnouncementsAsync(string id, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel)
+    {
+        if (!ModelRunId.TryParse(id, out var runId))
+            return Problem(StatusCodes.Status400BadRequest, "Bad run id", $"'{id}' is not a run id like dataset/2026-11-01T00Z");
+        if (!catalog.TryGet(runId.Dataset, out _)) return UnknownDataset(catalog, runId.Dataset.Value);
+        var replayed = await runs.ActorRef.Ask<AnnouncementsReplayed>(new ReplayAnnouncements(runId), t.Ask, cancel);
+        if (replayed.Announcements.Count == 0)
+            return Problem(StatusCodes.Status404NotFound, "Unknown run", $"run '{runId}' has admitted no file");
+        return Results.Ok(replayed.Announcements.Select(a => new JournaledAnnouncement(a.DataId, a.Location.AbsoluteUri, a.RelPath, a.Source, a.Format,
+            a.Topic, a.Size, a.Integrity?.Method, a.Integrity?.Value, a.PublishedAt, a.Relation, a.RawMessage)).ToList());
+    }
+
+    private static bool TryParseTime(string? text, out DateTimeOffset time) =>
+        DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out time);
 
     private static async Task<IResult> RefreshAsync(string id, HttpRequest request, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel)
     {
