@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace Pipeline.Grib2.Grids;
 
 /// <summary>
@@ -254,17 +257,100 @@ internal static class Rotation
             cosLon[i] = Math.Cos(lonr);
         }
         var pole = new Pole(spLat, spLon);
-        var k = 0;
         if (jConsecutive)
         {
+            // Points run down the columns: the rows' sines vary along a run, the column's are constant.
+            var sinLonRun = new double[nj];
+            var cosLonRun = new double[nj];
             for (var i = 0; i < ni; i++)
-                for (var j = 0; j < nj; j++, k++)
-                    Unrotate(sinLat[j], cosLat[j], sinLon[i], cosLon[i], angle, pole, out lat[k], out lon[k]);
+            {
+                sinLonRun.AsSpan().Fill(sinLon[i]);
+                cosLonRun.AsSpan().Fill(cosLon[i]);
+                UnrotateRun(sinLat, cosLat, sinLonRun, cosLonRun, angle, pole, lat.Slice(i * nj, nj), lon.Slice(i * nj, nj));
+            }
             return;
         }
+        var sinLatRun = new double[ni];
+        var cosLatRun = new double[ni];
         for (var j = 0; j < nj; j++)
-            for (var i = 0; i < ni; i++, k++)
-                Unrotate(sinLat[j], cosLat[j], sinLon[i], cosLon[i], angle, pole, out lat[k], out lon[k]);
+        {
+            sinLatRun.AsSpan().Fill(sinLat[j]);
+            cosLatRun.AsSpan().Fill(cosLat[j]);
+            UnrotateRun(sinLatRun, cosLatRun, sinLon, cosLon, angle, pole, lat.Slice(j * ni, ni), lon.Slice(j * ni, ni));
+        }
+    }
+
+    /// <summary>
+    /// One row (or column) of points, four at a time: the rotation is the same arithmetic in the same order as
+    /// <see cref="Unrotate"/> (so x, y, z are the same doubles); the arcsine and arctangent are <see cref="VectorMath"/>'s,
+    /// a few ulps from libm's, far inside the 6-decimal rounding that follows. Lanes at a pole or on an axis take the
+    /// scalar path, and so do the last one to three points of a run.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // vector code: R2R's x86-64-v2 build is refused on AVX2 machines, so no slow Tier0 first
+    private static void UnrotateRun(ReadOnlySpan<double> sinLat, ReadOnlySpan<double> cosLat, ReadOnlySpan<double> sinLon, ReadOnlySpan<double> cosLon,
+        double angle, in Pole pole, Span<double> lat, Span<double> lon)
+    {
+        var n = lat.Length;
+        var blocks = n / 4;
+        // Three passes, each loop body short enough for the processor to overlap consecutive iterations (in one body the
+        // arctangent chains ran at their latency): degrees and the lanes the vector math cannot take; ecCodes' rounding;
+        // in scalar, those lanes and the tail. No call per point: in a fresh process a small method runs its precompiled or Tier0 code for the
+        // first 100 ms or more, which cost more than the arithmetic.
+        Span<byte> redo = blocks <= 2048 ? stackalloc byte[blocks] : new byte[blocks];
+        double sinT = pole.SinT, cosT = pole.CosT, sinO = pole.SinO, cosO = pole.CosO;
+        var xx = Vector256.Create(cosT * cosO);
+        var xy = Vector256.Create(sinO);
+        var xz = Vector256.Create(sinT * cosO);
+        var yx = Vector256.Create(-cosT * sinO);
+        var yy = Vector256.Create(cosO);
+        var yz = Vector256.Create(sinT * sinO);
+        var zx = Vector256.Create(-sinT);
+        var zz = Vector256.Create(cosT);
+        var rad2Deg = Vector256.Create(Rad2Deg);
+        var million = Vector256.Create(1000000.0);
+        var vangle = Vector256.Create(angle);
+        for (var b = 0; b < blocks; b++)
+        {
+            var i = b * 4;
+            var cla = Vector256.Create(cosLat.Slice(i, 4));
+            var xd = Vector256.Create(cosLon.Slice(i, 4)) * cla;
+            var yd = Vector256.Create(sinLon.Slice(i, 4)) * cla;
+            var zd = Vector256.Create(sinLat.Slice(i, 4));
+            // The same products and sums in the same order as Unrotate: the same doubles.
+            var x = xx * xd + xy * yd + xz * zd;
+            var y = yx * xd + yy * yd - yz * zd;
+            var z = zx * xd + zz * zd;
+            redo[b] = (byte)(VectorMath.Special(y, x) | ~Vector256.LessThan(Vector256.Abs(z), Vector256<double>.One)).ExtractMostSignificantBits();
+            (rad2Deg * VectorMath.Asin(z)).CopyTo(lat.Slice(i, 4));
+            (rad2Deg * VectorMath.Atan2(y, x)).CopyTo(lon.Slice(i, 4));
+        }
+        for (var i = 0; i < blocks * 4; i += 4)
+        {
+            (RoundF(Vector256.Create(lat.Slice(i, 4)) * million) / million).CopyTo(lat.Slice(i, 4));
+            (RoundF(Vector256.Create(lon.Slice(i, 4)) * million) / million - vangle).CopyTo(lon.Slice(i, 4));
+        }
+        for (var b = 0; b < blocks; b++)
+        {
+            if (redo[b] == 0) continue;
+            for (var i = b * 4; i < b * 4 + 4; i++)
+                if ((redo[b] & (1 << (i & 3))) != 0)
+                    Unrotate(sinLat[i], cosLat[i], sinLon[i], cosLon[i], angle, pole, out lat[i], out lon[i]);
+        }
+        for (var i = blocks * 4; i < n; i++) Unrotate(sinLat[i], cosLat[i], sinLon[i], cosLon[i], angle, pole, out lat[i], out lon[i]);
+    }
+
+    /// <summary>
+    /// <see cref="RoundF(double)"/> on four lanes: to float (nearest), then halves away from zero exactly (the
+    /// fraction f - trunc(f) of a float is exact, and so is trunc(f) ± 1 below 2^24), then back to double.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<double> RoundF(Vector256<double> v)
+    {
+        var f = Vector256.Narrow(v, v);
+        var t = Vector256.Truncate(f);
+        var up = Vector256.GreaterThanOrEqual(Vector256.Abs(f - t), Vector256.Create(0.5f));
+        var r = t + (up & (Vector256<float>.One | (f & Vector256.Create(-0.0f))));
+        return Vector256.WidenLower(r);
     }
 
     private readonly struct Pole(double spLat, double spLon)
