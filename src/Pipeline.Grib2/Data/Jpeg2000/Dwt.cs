@@ -9,6 +9,8 @@ namespace Pipeline.Grib2.Data.Jpeg2000;
 /// first, then columns, each level from the coarsest. The 9/7 repeats OpenJPEG's float operations in the same order
 /// (its constants, its factor two folded into the high-pass scaling, no fused multiply-add) so that the rounded
 /// samples are the ones OpenJPEG gives. Columns are lifted a whole row at a time, several samples per instruction.
+/// The Vector256 loops are compiled optimized at first call (AggressiveOptimization): ReadyToRun's x86-64-v2 build of
+/// them is refused on an AVX2 machine, and Tier0 code ran a fresh process's first field at a third of the speed.
 /// </summary>
 internal static unsafe class Dwt
 {
@@ -100,6 +102,7 @@ internal static unsafe class Dwt
     }
 
     /// <summary>Vertical inverse 5/3 on whole rows: rows 0..sn-1 low, sn..sn+dn-1 high, interleaved into place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // Vector256: see Dwt
     private static void Lift53Columns(int* buf, int stride, int w, int sn, int dn, int cas, int* tmp)
     {
         var n = sn + dn;
@@ -221,6 +224,7 @@ internal static unsafe class Dwt
     }
 
     /// <summary>The vertical 9/7 on whole rows, the same operations per column as <see cref="Lift97"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // Vector256: see Dwt
     private static void Lift97Columns(float* buf, int stride, int w, int sn, int dn, int cas, float* tmp)
     {
         var n = sn + dn;
@@ -252,6 +256,7 @@ internal static unsafe class Dwt
             new ReadOnlySpan<float>(X(r), w).CopyTo(new Span<float>(buf + (long)r * stride, w));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // Vector256: see Dwt
     private static void Scale(float* x, float k, int w)
     {
         var i = 0;
@@ -263,6 +268,7 @@ internal static unsafe class Dwt
         for (; i < w; i++) x[i] *= k;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // Vector256: see Dwt
     private static void Step2Rows(float* t, int w, int lIndex, int wIndex, int end, int m, float c)
     {
         var fl = lIndex;

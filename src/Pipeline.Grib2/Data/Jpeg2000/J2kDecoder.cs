@@ -725,6 +725,7 @@ internal static unsafe class J2kDecoder
     }
 
     /// <summary>The code-block's coefficients without their extra fractional bit (C division: towards zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // Vector256: see Dwt
     private static void HalveRow(int* d, int* sp, int w)
     {
         var x = 0;
@@ -738,6 +739,7 @@ internal static unsafe class J2kDecoder
     }
 
     /// <summary>Dequantised coefficients for the 9/7: int to float, times the half step (OpenJPEG's order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // Vector256: see Dwt
     private static void ScaleRow(float* d, int* sp, int w, float step)
     {
         var x = 0;
