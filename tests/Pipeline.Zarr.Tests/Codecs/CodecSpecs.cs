@@ -49,6 +49,31 @@ public sealed class CodecSpecs
         Assert.Equal(input, f.Decode(f.Encode(input)));
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(8)]
+    public void Should_match_the_byte_by_byte_definition_when_shuffling_any_length_in_blocks_and_vectors(int size)
+    {
+        // Lengths around the 16-element vector groups and the 2048-element blocks, with trailing partial elements.
+        var rng = new Random(size);
+        foreach (var elements in new[] { 0, 1, 15, 16, 17, 31, 2047, 2048, 2049, 2048 * 3 + 21, 100_003 })
+        {
+            var input = new byte[elements * size + (elements % 3)];
+            rng.NextBytes(input);
+            var count = input.Length / size;
+            var expected = (byte[])input.Clone();
+            for (var i = 0; i < count; i++)
+                for (var j = 0; j < size; j++)
+                    expected[j * count + i] = input[i * size + j];
+            var f = new ShuffleFilter(size);
+            var encoded = f.Encode(input);
+            Assert.True(expected.AsSpan().SequenceEqual(encoded), $"size {size}, {elements} elements: encoding differs");
+            Assert.True(input.AsSpan().SequenceEqual(f.Decode(encoded)), $"size {size}, {elements} elements: decoding differs");
+        }
+    }
+
     [Fact]
     public void Should_give_numcodecs_configs_when_asked_for_v2_and_v3_metadata()
     {
