@@ -47,14 +47,15 @@ public static class CfgribMapping
     /// <summary>
     /// <see cref="Plan"/> without computing the coordinates: the groups' latitude/longitude arrays are allocated but
     /// hold values only after every returned grid's <see cref="GridCoordinates.Fill"/> ran (so that the caller can
-    /// run that work beside the decoding of fields).
+    /// run that work beside the decoding of fields). <paramref name="started"/>: grids, by key, already allocated
+    /// (and perhaps being filled), to use instead of new ones.
     /// </summary>
     internal static (IReadOnlyList<Hypercube> Cubes, IReadOnlyList<GridCoordinates> Grids) PlanDeferred(IEnumerable<GribFieldRecord> fields,
-        CodecPipeline codecs, int maxChunkBytes)
+        CodecPipeline codecs, int maxChunkBytes, IReadOnlyDictionary<string, GridCoordinates>? started = null)
     {
         var list = fields as IReadOnlyCollection<GribFieldRecord> ?? [.. fields];
         var coordinates = list.GroupBy(f => f.GridKey, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => GridCoordinates.Allocate(g.First()), StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => started?.GetValueOrDefault(g.Key) ?? GridCoordinates.Allocate(g.First()), StringComparer.Ordinal);
         var groups = list
             .GroupBy(f => (f.TypeOfLevel, f.StepType, f.GridKey))
             .OrderBy(g => g.Key.TypeOfLevel, StringComparer.Ordinal).ThenBy(g => g.Key.StepType, StringComparer.Ordinal).ThenBy(g => g.Key.GridKey, StringComparer.Ordinal)
@@ -295,7 +296,25 @@ internal sealed class GridCoordinates
         return new(f, new double[grid.PointCount], new double[grid.PointCount]);
     }
 
-    /// <summary>Computes the coordinates into the arrays (once; safe to call from any one thread).</summary>
+    private Task? _filling;
+
+    /// <summary>
+    /// Starts <see cref="Fill"/> on the thread pool unless it has started: a conversion starts the large projected
+    /// grids as soon as their file is scanned, so that they use the core the scanning and planning leave idle.
+    /// </summary>
+    public Task FillAsync(ConversionTimings? timings = null)
+    {
+        if (Volatile.Read(ref _filling) is { } started) return started;
+        var task = new Task(() =>
+        {
+            using (timings?.Step("coordinates")) Fill();
+        });
+        if (Interlocked.CompareExchange(ref _filling, task, null) is { } other) return other;
+        task.Start(TaskScheduler.Default);
+        return task;
+    }
+
+    /// <summary>Computes the coordinates into the arrays (safe to call from any one thread; see <see cref="FillAsync"/>).</summary>
     public void Fill()
     {
         var grid = _field.Grid;

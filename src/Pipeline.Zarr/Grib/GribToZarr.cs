@@ -78,6 +78,19 @@ public static class GribToZarr
         // hundreds of files is assembled without holding them on the heap (scanning touches the headers' pages, a
         // field's data is read when it is decoded, not at all when its chunks are copied). Unmapped when done.
         var perFile = new IReadOnlyList<GribFieldRecord>[files.Count];
+        // Point-by-point coordinates (projected, rotated, reduced grids of a million points and more: a Lambert grid
+        // takes tens of milliseconds) start computing as soon as their file is scanned, on the core that scanning
+        // and planning, mostly serial, leave idle; the plan then takes them over instead of allocating its own.
+        var early = new ConcurrentDictionary<string, GridCoordinates>(StringComparer.Ordinal);
+        void StartLargeGrids(IReadOnlyList<GribFieldRecord> records)
+        {
+            foreach (var r in records)
+            {
+                if (r.Layout == GridLayout.Regular || r.Grid.PointCount < 1_000_000 || early.ContainsKey(r.GridKey)) continue;
+                var g = GridCoordinates.Allocate(r);
+                if (early.TryAdd(r.GridKey, g)) _ = g.FillAsync(timings);
+            }
+        }
         var mapped = new MappedGribFile?[files.Count];
         try
         {
@@ -90,6 +103,7 @@ public static class GribToZarr
                     {
                         mapped[i] = MappedGribFile.Open(file, w => warnings.Enqueue($"{file}: {w}"));
                         perFile[i] = GribFieldRecord.Of(mapped[i]!);
+                        StartLargeGrids(perFile[i]);
                     }
                     catch (Pipeline.Grib2.GribFormatException e)
                     {
@@ -102,7 +116,7 @@ public static class GribToZarr
             if (records.Count == 0) throw new InvalidDataException($"no GRIB2 fields in {string.Join(", ", files)}");
             IReadOnlyList<Hypercube> cubes;
             IReadOnlyList<GridCoordinates> grids;
-            using (timings.Measure("plan")) (cubes, grids) = CfgribMapping.PlanDeferred(records, options.Codecs, options.MaxChunkBytes);
+            using (timings.Measure("plan")) (cubes, grids) = CfgribMapping.PlanDeferred(records, options.Codecs, options.MaxChunkBytes, early);
             options.ChunkSource?.Prepare(records, options.Format, options.Codecs, options.MaxChunkBytes);
 
             var counting = new CountingStore(store);
@@ -161,10 +175,11 @@ public static class GribToZarr
                     {
                         if (w.Grid is { } g)
                         {
+                            // Started early, or started now; either way computed once, and awaited without a CPU place.
+                            using (timings.AsyncStep("coordinates wait")) await g.FillAsync(timings).WaitAsync(ct).ConfigureAwait(false);
                             await cpu.WaitAsync(ct).ConfigureAwait(false);
                             try
                             {
-                                using (timings.Step("coordinates")) g.Fill();
                                 if (w.Cube >= 0)
                                     using (timings.Step("encode coordinates")) runs[w.Cube].EncodeStaticArrays();
                             }
