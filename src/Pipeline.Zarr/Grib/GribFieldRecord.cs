@@ -124,13 +124,7 @@ public sealed record GribFieldRecord(
             var values = scratch.AsSpan(0, destination.Length);
             Field.DecodeValues(values);
             ToFloat32(values, destination);
-            // Boustrophedonic grids (scanning flag bit 4): ecCodes gives the values in stored order but the coordinates
-            // in plain row order; cfgrib reverses every odd row so that values line up with latitude/longitude.
-            if (Layout is GridLayout.Regular or GridLayout.Projected && Grid.Scanning.AlternativeRowScanning)
-            {
-                var nx = (int)Grid.Nx;
-                for (var row = 1; (row + 1) * (long)nx <= destination.Length; row += 2) destination.Slice(row * nx, nx).Reverse();
-            }
+            ReverseAlternateRows(destination);
         }
         finally
         {
@@ -138,6 +132,33 @@ public sealed record GribFieldRecord(
         }
     }
 
+    /// <summary>
+    /// As <see cref="DecodeFloat32(Span{float})"/>, without a second buffer: decodes into <paramref name="scratch"/>
+    /// (exactly the field's points) and narrows in place, returning the float32 values, which occupy the first half of
+    /// the same memory. For a 24.5 M-point radar mosaic that is 98 MB of fresh pages a process does not touch.
+    /// </summary>
+    public Span<float> DecodeFloat32InPlace(Span<double> scratch)
+    {
+        if (scratch.Length != Field.NumberOfDataPoints)
+            throw new ArgumentException($"scratch holds {scratch.Length} values, the field has {Field.NumberOfDataPoints} points", nameof(scratch));
+        Field.DecodeValues(scratch);
+        // Ascending, float i (bytes 4i..4i+3) lands on bytes already read (double i starts at 8i): safe in place.
+        var destination = System.Runtime.InteropServices.MemoryMarshal.Cast<double, float>(scratch)[..scratch.Length];
+        ToFloat32(scratch, destination);
+        ReverseAlternateRows(destination);
+        return destination;
+    }
+
+    // Boustrophedonic grids (scanning flag bit 4): ecCodes gives the values in stored order but the coordinates in
+    // plain row order; cfgrib reverses every odd row so that values line up with latitude/longitude.
+    private void ReverseAlternateRows(Span<float> destination)
+    {
+        if (Layout is not (GridLayout.Regular or GridLayout.Projected) || !Grid.Scanning.AlternativeRowScanning) return;
+        var nx = (int)Grid.Nx;
+        for (var row = 1; (row + 1) * (long)nx <= destination.Length; row += 2) destination.Slice(row * nx, nx).Reverse();
+    }
+
+    // Also in place (result overlapping the start of values): each double is read before its float is written.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void ToFloat32(ReadOnlySpan<double> values, Span<float> result)
     {

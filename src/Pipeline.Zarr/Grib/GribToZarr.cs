@@ -213,13 +213,15 @@ public static class GribToZarr
                         IReadOnlyList<(string Key, byte[] Bytes)> chunks;
                         long[] fieldIndices;
                         await cpu.WaitAsync(ct).ConfigureAwait(false);
-                        var data = FieldBuffers.Rent<float>(points);
+                        // One buffer: decoded as doubles, narrowed to float32 in place, encoded from there.
+                        var data = FieldBuffers.Rent<double>(points);
                         try
                         {
+                            Span<float> values;
                             try
                             {
                                 using var _ = timings.Step("decode");
-                                f.DecodeFloat32(data.AsSpan(0, points));
+                                values = f.DecodeFloat32InPlace(data.AsSpan(0, points));
                             }
                             catch (Exception e) when (e is Pipeline.Grib2.GribFormatException or NotSupportedException or InvalidDataException or ArgumentException)
                             {
@@ -228,7 +230,7 @@ public static class GribToZarr
                             var run = runs[w.Cube];
                             fieldIndices = run.IndicesOf(f.Variable, cube.AxisValues(f));
                             var array = run.ArrayOf(run.Layout.Variable(f.Variable), [.. fieldIndices.Select(i => i + 1), .. run.Layout.GridShape]);
-                            using (timings.Step("encode")) chunks = writer.EncodeBlock<float>(array, fieldIndices, data.AsSpan(0, points));
+                            using (timings.Step("encode")) chunks = writer.EncodeBlock<float>(array, fieldIndices, values);
                         }
                         finally
                         {
