@@ -24,6 +24,7 @@ public sealed class DecodeFixtureSpecs
             Assert.True(fixtures.Count >= 40, $"only {fixtures.Count} fixtures were written");
             var templates = new HashSet<int>();
             var failures = new List<string>();
+            var floatPaths = 0;
             foreach (var fx in fixtures)
             {
                 var name = fx.GetProperty("name").GetString()!;
@@ -47,8 +48,17 @@ public sealed class DecodeFixtureSpecs
                     else if (!(Math.Abs(ours[i] - expected[i]) <= tol)) bad++;
                 }
                 if (bad > 0) failures.Add($"{name} (5.{field.DataRepresentationTemplateNumber}): {bad} points differ");
+                // Where a packing decodes straight to float32, the floats are exactly the narrowed doubles.
+                var floats = new float[ours.Length];
+                if (field.TryDecodeFloat32(floats))
+                {
+                    floatPaths++;
+                    var differ = Enumerable.Range(0, ours.Length).Count(i => !(ours[i] == 9999 ? float.NaN : (float)ours[i]).Equals(floats[i]));
+                    if (differ > 0) failures.Add($"{name} (5.{field.DataRepresentationTemplateNumber}): {differ} float32 values differ from the narrowed doubles");
+                }
             }
             Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+            Assert.True(floatPaths > 0, "no fixture took the float32 path (PNG without a bitmap)");
             Assert.Superset(new HashSet<int> { 0, 2, 3, 4, 40, 41, 42, 61 }, templates);
         }
         finally
@@ -79,5 +89,23 @@ public sealed class DecodeFixtureSpecs
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "tests", "tools", "grib2_fixture.py"))) return dir.FullName;
         throw new DirectoryNotFoundException($"tests/tools/grib2_fixture.py not found above {AppContext.BaseDirectory}");
+    }
+}
+
+/// <summary>The float32 path on the largest PNG field of the corpus (MRMS 1 km mosaic, 24.5 M points).</summary>
+public sealed class DecodeFloat32Specs
+{
+    [SharedDataFact]
+    public void Should_give_the_narrowed_doubles_when_decoding_the_MRMS_mosaic_straight_to_float32()
+    {
+        var field = Assert.Single(Assert.Single(GribFile.Read(GridTestSupport.Corpus("gribberish__MRMS_MergedReflectivityQCComposite_00.50_20220704-110040.grib2"))).Fields);
+        var doubles = field.DecodeValues();
+        var floats = new float[doubles.Length];
+        Assert.True(field.TryDecodeFloat32(floats), "the PNG field without a bitmap has a float32 path");
+        var differ = 0;
+        for (var i = 0; i < doubles.Length; i++)
+            if (!(doubles[i] == 9999 ? float.NaN : (float)doubles[i]).Equals(floats[i])) differ++;
+        Assert.Equal(0, differ);
+        Assert.Throws<ArgumentException>(() => field.TryDecodeFloat32(new float[10]));
     }
 }

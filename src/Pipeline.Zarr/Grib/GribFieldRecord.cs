@@ -141,10 +141,13 @@ public sealed record GribFieldRecord(
     {
         if (scratch.Length != Field.NumberOfDataPoints)
             throw new ArgumentException($"scratch holds {scratch.Length} values, the field has {Field.NumberOfDataPoints} points", nameof(scratch));
-        Field.DecodeValues(scratch);
-        // Ascending, float i (bytes 4i..4i+3) lands on bytes already read (double i starts at 8i): safe in place.
         var destination = System.Runtime.InteropServices.MemoryMarshal.Cast<double, float>(scratch)[..scratch.Length];
-        ToFloat32(scratch, destination);
+        if (!Field.TryDecodeFloat32(destination))
+        {
+            Field.DecodeValues(scratch);
+            // Ascending, float i (bytes 4i..4i+3) lands on bytes already read (double i starts at 8i): safe in place.
+            ToFloat32(scratch, destination);
+        }
         ReverseAlternateRows(destination);
         return destination;
     }
