@@ -53,6 +53,9 @@ public sealed class SarraceniaPublisherSpecs : Akka.TestKit.Xunit2.TestKit
             Assert.True(code == 0, output);
             var bodies = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Equal(3, bodies.Length);
+            // Publishes in flight together may reach the broker in either order (each is confirmed on its own):
+            // match each received message to its post by relPath.
+            bodies = [.. posts.Select(p => bodies.Single(b => JsonDocument.Parse(b).RootElement.GetProperty("relPath").GetString() == p.RelPath.TrimStart('/')))];
             for (var i = 0; i < 3; i++)
             {
                 using var doc = JsonDocument.Parse(bodies[i]);
