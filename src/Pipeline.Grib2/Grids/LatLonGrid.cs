@@ -257,26 +257,18 @@ internal static class Rotation
             cosLon[i] = Math.Cos(lonr);
         }
         var pole = new Pole(spLat, spLon);
-        if (jConsecutive)
+        // A run is a row (longitudes vary along it) or, with j consecutive, a column (latitudes vary); the other
+        // coordinate's sine and cosine are constant along the run.
+        var (runs, length) = jConsecutive ? (ni, nj) : (nj, ni);
+        var sinConstant = new double[length];
+        var cosConstant = new double[length];
+        for (var r = 0; r < runs; r++)
         {
-            // Points run down the columns: the rows' sines vary along a run, the column's are constant.
-            var sinLonRun = new double[nj];
-            var cosLonRun = new double[nj];
-            for (var i = 0; i < ni; i++)
-            {
-                sinLonRun.AsSpan().Fill(sinLon[i]);
-                cosLonRun.AsSpan().Fill(cosLon[i]);
-                UnrotateRun(sinLat, cosLat, sinLonRun, cosLonRun, angle, pole, lat.Slice(i * nj, nj), lon.Slice(i * nj, nj));
-            }
-            return;
-        }
-        var sinLatRun = new double[ni];
-        var cosLatRun = new double[ni];
-        for (var j = 0; j < nj; j++)
-        {
-            sinLatRun.AsSpan().Fill(sinLat[j]);
-            cosLatRun.AsSpan().Fill(cosLat[j]);
-            UnrotateRun(sinLatRun, cosLatRun, sinLon, cosLon, angle, pole, lat.Slice(j * ni, ni), lon.Slice(j * ni, ni));
+            sinConstant.AsSpan().Fill(jConsecutive ? sinLon[r] : sinLat[r]);
+            cosConstant.AsSpan().Fill(jConsecutive ? cosLon[r] : cosLat[r]);
+            Span<double> outLat = lat.Slice(r * length, length), outLon = lon.Slice(r * length, length);
+            if (jConsecutive) UnrotateRun(sinLat, cosLat, sinConstant, cosConstant, angle, pole, outLat, outLon);
+            else UnrotateRun(sinConstant, cosConstant, sinLon, cosLon, angle, pole, outLat, outLon);
         }
     }
 
