@@ -40,6 +40,9 @@ public sealed class GridScanningSpecs
             dump(h, f'polar{mode}')
         dump(eccodes.codes_grib_new_from_samples('reduced_gg_pl_32_grib2'), 'gg0')
         dump(eccodes.codes_grib_new_from_samples('rotated_ll_sfc_grib2'), 'rotated')
+        h = eccodes.codes_grib_new_from_samples('rotated_ll_sfc_grib2')
+        eccodes.codes_set(h, 'jPointsAreConsecutive', 1)
+        dump(h, 'rotatedj')
         dump(eccodes.codes_grib_new_from_samples('regular_gg_sfc_grib2'), 'regulargg')
         """;
 
@@ -56,7 +59,7 @@ public sealed class GridScanningSpecs
             .Concat(new[] { 0, 64, 128, 192, 80 }.Select(m => new object[] { $"lambert{m}" }))
             .Concat(new[] { 0, 64, 128, 192 }.Select(m => new object[] { $"polar{m}" }))
             .Concat([["gg0"]])
-            .Concat([["rotated"], ["regulargg"]]);
+            .Concat([["rotated"], ["rotatedj"], ["regulargg"]]);
 
     [ServiceTheory(Service.Python)]
     [MemberData(nameof(Cases))]
