@@ -96,26 +96,13 @@ public static class DomainEndpoints
             })
             .RequireReadAccess().WithSummary("Runs, newest first; filter by dataset and status (in-progress, complete, finalized)");
 
-        // A run id holds a slash (dataset/2026-11-01T00Z): either URL-encode it as one segment or give both parts.
-        api.MapGet("/runs/{id}", (string id, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
-                RunAsync(Uri.UnescapeDataString(id), catalog, runs, t, cancel))
-            .RequireReadAccess().WithSummary("One run with each file and its state (id URL-encoded)");
-        api.MapGet("/runs/{dataset}/{reftime}", (string dataset, string reftime, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
-                RunAsync(dataset + "/" + reftime, catalog, runs, t, cancel))
+        // A run id holds a slash (dataset/2026-11-01T00Z): each run route takes it URL-encoded as one segment, or as
+        // its dataset and reference time (see MapRun).
+        MapRun(api, HttpMethods.Get, "", (id, _, catalog, runs, t, cancel) => RunAsync(id, catalog, runs, t, cancel))
             .RequireReadAccess().WithSummary("One run with each file and its state");
-
-        api.MapPost("/runs/{id}/refresh", (string id, HttpRequest request, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
-                RefreshAsync(Uri.UnescapeDataString(id), request, catalog, runs, t, cancel))
+        MapRun(api, HttpMethods.Post, "/refresh", RefreshAsync)
             .RequireWriteToken().WithSummary("Re-fetch and rebuild every file of the run (or ?file=DATAID for one), then finalize again");
-        api.MapPost("/runs/{dataset}/{reftime}/refresh", (string dataset, string reftime, HttpRequest request, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
-                RefreshAsync(dataset + "/" + reftime, request, catalog, runs, t, cancel))
-            .RequireWriteToken().WithSummary("Re-fetch and rebuild every file of the run (or ?file=DATAID for one)");
-
-        api.MapGet("/runs/{id}/announcements", (string id, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
-                AnnouncementsAsync(Uri.UnescapeDataString(id), catalog, runs, t, cancel))
-            .RequireReadAccess().WithSummary("The run's announcements as journaled, in admission order, with each broker message as received (id URL-encoded)");
-        api.MapGet("/runs/{dataset}/{reftime}/announcements", (string dataset, string reftime, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
-                AnnouncementsAsync(dataset + "/" + reftime, catalog, runs, t, cancel))
+        MapRun(api, HttpMethods.Get, "/announcements", (id, _, catalog, runs, t, cancel) => AnnouncementsAsync(id, catalog, runs, t, cancel))
             .RequireReadAccess().WithSummary("The run's announcements as journaled, in admission order, with each broker message as received");
 
         api.MapPost("/announcements", async (AnnouncementRequest body, DatasetCatalog catalog, IRequiredActor<DataStreamRegion> streams, Timeouts t, CancellationToken cancel) =>
@@ -173,6 +160,36 @@ public static class DomainEndpoints
     {
         var status = await streams.ActorRef.Ask<DataStreamStatus>(new GetDataStream(d.Id), t.Ask, cancel);
         return new DatasetView(d.Id.Value, d.Options.PathPatterns, d.Options.Outputs.Store, d.Options.Outputs.Format, status);
+    }
+
+    /// <summary>
+    /// Maps a run route twice: <c>/runs/{id}SUFFIX</c> with the id URL-encoded as one segment, and
+    /// <c>/runs/{dataset}/{reftime}SUFFIX</c>; both reach <paramref name="handler"/> with the run id. Conventions
+    /// (access, summary) added to the result apply to both.
+    /// </summary>
+    private static BothRoutes MapRun(IEndpointRouteBuilder api, string method, string suffix,
+        Func<string, HttpRequest, DatasetCatalog, IRequiredActor<ModelRunRegion>, Timeouts, CancellationToken, Task<IResult>> handler) =>
+        new(
+            api.MapMethods("/runs/{id}" + suffix, [method],
+                (string id, HttpRequest request, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
+                    handler(Uri.UnescapeDataString(id), request, catalog, runs, t, cancel)),
+            api.MapMethods("/runs/{dataset}/{reftime}" + suffix, [method],
+                (string dataset, string reftime, HttpRequest request, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel) =>
+                    handler(dataset + "/" + reftime, request, catalog, runs, t, cancel)));
+
+    private sealed class BothRoutes(IEndpointConventionBuilder first, IEndpointConventionBuilder second) : IEndpointConventionBuilder
+    {
+        public void Add(Action<EndpointBuilder> convention)
+        {
+            first.Add(convention);
+            second.Add(convention);
+        }
+
+        public void Finally(Action<EndpointBuilder> finallyConvention)
+        {
+            first.Finally(finallyConvention);
+            second.Finally(finallyConvention);
+        }
     }
 
     private static async Task<IResult> RunAsync(string id, DatasetCatalog catalog, IRequiredActor<ModelRunRegion> runs, Timeouts t, CancellationToken cancel)
