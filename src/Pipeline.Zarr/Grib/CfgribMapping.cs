@@ -314,6 +314,9 @@ internal sealed class GridCoordinates
         return task;
     }
 
+    /// <summary>The fill <see cref="FillAsync"/> started, if it did.</summary>
+    public Task? Started => Volatile.Read(ref _filling);
+
     /// <summary>Computes the coordinates into the arrays (safe to call from any one thread; see <see cref="FillAsync"/>).</summary>
     public void Fill()
     {

@@ -175,11 +175,14 @@ public static class GribToZarr
                     {
                         if (w.Grid is { } g)
                         {
-                            // Started early, or started now; either way computed once, and awaited without a CPU place.
-                            using (timings.AsyncStep("coordinates wait")) await g.FillAsync(timings).WaitAsync(ct).ConfigureAwait(false);
+                            // A grid started early is awaited without a CPU place; any other is computed here, holding one.
+                            if (g.Started is { } started)
+                                using (timings.AsyncStep("coordinates wait")) await started.WaitAsync(ct).ConfigureAwait(false);
                             await cpu.WaitAsync(ct).ConfigureAwait(false);
                             try
                             {
+                                if (g.Started is null)
+                                    using (timings.Step("coordinates")) g.Fill();
                                 if (w.Cube >= 0)
                                     using (timings.Step("encode coordinates")) runs[w.Cube].EncodeStaticArrays();
                             }
