@@ -1,6 +1,9 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Pipeline.Grib2.Data;
 
@@ -19,7 +22,7 @@ internal static class PngPacking
     /// decoding to doubles first; ecCodes' missingValue 9999 becomes NaN, as cfgrib reads it): a 24.5 M-point radar
     /// mosaic then needs no 196 MB of doubles between the PNG rows and its float32 chunks.
     /// </summary>
-    public static void Decode<T>(GribField field, Span<T> dest) where T : unmanaged
+    public static unsafe void Decode<T>(GribField field, Span<T> dest) where T : unmanaged
     {
         var at5 = field.Offsets.S5;
         var at7 = field.Offsets.S7;
@@ -107,40 +110,60 @@ internal static class PngPacking
         var total = (long)stride * rows;
         if (total > int.MaxValue)
             throw new GribFormatException($"PNG image {width}x{height} is too large", at7, 7);
-        var raw = ArrayPool<byte>.Shared.Rent((int)total);
+        // Row by row through two row buffers (the row and the one above it): inflated, unfiltered and scaled while
+        // in cache, with no image-sized buffer between zlib and the values.
+        var raw = ArrayPool<byte>.Shared.Rent(2 * stride);
+        var bpp = Math.Max(1, bitsPerPixel / 8);
+        var scaling = h.Scaling;
+        double b = scaling.Binary, r = scaling.Reference, d = scaling.Decimal;
         try
         {
-            Inflate(joined is null ? firstIdat : joined.AsSpan(0, joinedLength), raw.AsSpan(0, (int)total), at7);
-            Unfilter(raw.AsSpan(0, (int)total), rows, rowBytes, Math.Max(1, bitsPerPixel / 8), at7);
-            var scaling = h.Scaling;
-            double b = scaling.Binary, r = scaling.Reference, d = scaling.Decimal;
-            var k = 0;
-            for (var row = 0; row < rows && k < n; row++)
+            var zlib = joined is null ? firstIdat : joined.AsSpan(0, joinedLength);
+            fixed (byte* zp = zlib)
             {
-                var line = raw.AsSpan(row * stride + 1, rowBytes);
-                var m = Math.Min(width, n - k);
-                var outRow = dest.Slice(k, m);
-                switch (bitsPerPixel)
+                using var source = new UnmanagedMemoryStream(zp, zlib.Length);
+                using var z = new ZLibStream(source, CompressionMode.Decompress);
+                var k = 0;
+                for (var row = 0; row < rows && k < n; row++)
                 {
-                    case 8:
-                        for (var i = 0; i < m; i++) Put(outRow, i, (line[i] * b + r) * d);
-                        break;
-                    case 16:
-                        for (var i = 0; i < m; i++) Put(outRow, i, (((line[2 * i] << 8) | line[2 * i + 1]) * b + r) * d);
-                        break;
-                    case 24:
-                        for (var i = 0; i < m; i++)
-                            Put(outRow, i, (((line[3 * i] << 16) | (line[3 * i + 1] << 8) | line[3 * i + 2]) * b + r) * d);
-                        break;
-                    case 32:
-                        for (var i = 0; i < m; i++) Put(outRow, i, (BinaryPrimitives.ReadUInt32BigEndian(line[(4 * i)..]) * b + r) * d);
-                        break;
-                    default:
-                        for (var i = 0; i < m; i++) Put(outRow, i, (BitUnpack.Read(line, (long)i * bitsPerPixel, bitsPerPixel) * b + r) * d);
-                        break;
+                    var current = raw.AsSpan((row & 1) * stride, stride);
+                    Inflate(z, current, (long)row * stride, total, at7);
+                    var line = current[1..];
+                    UnfilterRow(current[0], line, row > 0 ? raw.AsSpan(((row - 1) & 1) * stride + 1, rowBytes) : default, bpp, row, at7);
+                    var m = Math.Min(width, n - k);
+                    var outRow = dest.Slice(k, m);
+                    switch (bitsPerPixel)
+                    {
+                        case 8 when typeof(T) == typeof(float):
+                            VectorScale.FromUInt8(line, MemoryMarshal.Cast<T, float>(outRow), scaling);
+                            break;
+                        case 8:
+                            VectorScale.FromUInt8(line, MemoryMarshal.Cast<T, double>(outRow), scaling);
+                            break;
+                        case 16 when typeof(T) == typeof(float):
+                            VectorScale.FromBigEndianUInt16(line, MemoryMarshal.Cast<T, float>(outRow), scaling);
+                            break;
+                        case 16:
+                            VectorScale.FromBigEndianUInt16(line, MemoryMarshal.Cast<T, double>(outRow), scaling);
+                            break;
+                        case 24:
+                            for (var i = 0; i < m; i++)
+                                Put(outRow, i, (((line[3 * i] << 16) | (line[3 * i + 1] << 8) | line[3 * i + 2]) * b + r) * d);
+                            break;
+                        case 32:
+                            for (var i = 0; i < m; i++) Put(outRow, i, (BinaryPrimitives.ReadUInt32BigEndian(line[(4 * i)..]) * b + r) * d);
+                            break;
+                        default:
+                            for (var i = 0; i < m; i++) Put(outRow, i, (BitUnpack.Read(line, (long)i * bitsPerPixel, bitsPerPixel) * b + r) * d);
+                            break;
+                    }
+                    k += m;
                 }
-                k += m;
             }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new GribFormatException($"the PNG image data are not a valid zlib stream: {e.Message}", at7, 7, e);
         }
         finally
         {
@@ -152,78 +175,102 @@ internal static class PngPacking
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void Put<T>(Span<T> row, int i, double v) where T : unmanaged
     {
-        if (typeof(T) == typeof(float)) System.Runtime.CompilerServices.Unsafe.As<T, float>(ref row[i]) = v == 9999 ? float.NaN : (float)v;
+        if (typeof(T) == typeof(float)) System.Runtime.CompilerServices.Unsafe.As<T, float>(ref row[i]) = VectorScale.Narrow(v);
         else System.Runtime.CompilerServices.Unsafe.As<T, double>(ref row[i]) = v;
     }
 
-    private static unsafe void Inflate(ReadOnlySpan<byte> zlib, Span<byte> output, long at7)
+    /// <summary>Reads one whole row (<paramref name="row"/>'s bytes, starting <paramref name="offset"/> bytes into the image data).</summary>
+    private static void Inflate(ZLibStream z, Span<byte> row, long offset, long total, long at7)
     {
-        try
+        var got = 0;
+        while (got < row.Length)
         {
-            fixed (byte* p = zlib)
-            {
-                using var source = new UnmanagedMemoryStream(p, zlib.Length);
-                using var z = new ZLibStream(source, CompressionMode.Decompress);
-                var got = 0;
-                while (got < output.Length)
-                {
-                    var read = z.Read(output[got..]);
-                    if (read == 0) break;
-                    got += read;
-                }
-                if (got < output.Length)
-                    throw new GribFormatException($"the PNG image data inflate to {got} bytes, {output.Length} are needed", at7, 7);
-            }
-        }
-        catch (InvalidDataException e)
-        {
-            throw new GribFormatException($"the PNG image data are not a valid zlib stream: {e.Message}", at7, 7, e);
+            var read = z.Read(row[got..]);
+            if (read == 0)
+                throw new GribFormatException($"the PNG image data inflate to {offset + got} bytes, {total} are needed", at7, 7);
+            got += read;
         }
     }
 
-    private static void Unfilter(Span<byte> raw, int rows, int rowBytes, int bpp, long at7)
+    /// <summary>
+    /// Undoes the PNG row filters of a whole image in place (<paramref name="raw"/>: rows of a filter byte and
+    /// <paramref name="rowBytes"/> bytes; <paramref name="bpp"/> bytes per pixel, at least 1).
+    /// </summary>
+    internal static void Unfilter(Span<byte> raw, int rows, int rowBytes, int bpp, long at7)
     {
         var stride = rowBytes + 1;
+        if (rows < 0 || rowBytes < 0 || (long)stride * rows > raw.Length)
+            throw new ArgumentException($"{rows} rows of {rowBytes} bytes do not fit in {raw.Length} bytes", nameof(raw));
         for (var y = 0; y < rows; y++)
+            UnfilterRow(raw[y * stride], raw.Slice(y * stride + 1, rowBytes), y > 0 ? raw.Slice((y - 1) * stride + 1, rowBytes) : default, bpp, y, at7);
+    }
+
+    /// <summary>
+    /// Undoes one row's filter in place, given the row above already unfiltered (<paramref name="prev"/> empty for the
+    /// first row: a row of zeros). Up is vectorized; Sub, Average and Paeth depend on the byte one pixel to the left
+    /// and run as scalar loops without bounds checks (the lengths are checked once).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void UnfilterRow(byte filter, Span<byte> row, ReadOnlySpan<byte> prev, int bpp, int y, long at7)
+    {
+        var rowBytes = row.Length;
+        if (bpp < 1) throw new ArgumentOutOfRangeException(nameof(bpp), bpp, "at least one byte per pixel");
+        var first = prev.IsEmpty;
+        if (!first && prev.Length < rowBytes) throw new ArgumentException($"the row above has {prev.Length} bytes, not {rowBytes}", nameof(prev));
+        ref var cur = ref MemoryMarshal.GetReference(row);
+        ref var up = ref first ? ref cur : ref MemoryMarshal.GetReference(prev);
+        // The first row has an implicit row of zeros above it: Up leaves it, Average halves the left byte, Paeth is Sub.
+        if (first && filter is 2 or 4) filter = (byte)(filter == 2 ? 0 : 1);
+        var lead = Math.Min(bpp, rowBytes);
+        switch (filter)
         {
-            var filter = raw[y * stride];
-            var cur = raw.Slice(y * stride + 1, rowBytes);
-            var prev = y > 0 ? raw.Slice((y - 1) * stride + 1, rowBytes) : default;
-            switch (filter)
-            {
-                case 0:
-                    break;
-                case 1:
-                    for (var i = bpp; i < rowBytes; i++) cur[i] += cur[i - bpp];
-                    break;
-                case 2:
-                    if (y > 0) for (var i = 0; i < rowBytes; i++) cur[i] += prev[i];
-                    break;
-                case 3:
-                    for (var i = 0; i < rowBytes; i++)
-                    {
-                        var left = i >= bpp ? cur[i - bpp] : 0;
-                        var up = y > 0 ? prev[i] : 0;
-                        cur[i] += (byte)((left + up) >> 1);
-                    }
-                    break;
-                case 4:
-                    for (var i = 0; i < rowBytes; i++)
-                    {
-                        int a = i >= bpp ? cur[i - bpp] : 0, bb = y > 0 ? prev[i] : 0, c = i >= bpp && y > 0 ? prev[i - bpp] : 0;
-                        cur[i] += (byte)Paeth(a, bb, c);
-                    }
-                    break;
-                default:
-                    throw new GribFormatException($"PNG row {y} has filter type {filter} (0 to 4 are defined)", at7, 7);
-            }
+            case 0:
+                break;
+            case 1:
+                for (var i = bpp; i < rowBytes; i++) Unsafe.Add(ref cur, i) += Unsafe.Add(ref cur, i - bpp);
+                break;
+            case 2:
+                AddRow(ref cur, ref up, rowBytes);
+                break;
+            case 3 when first:
+                for (var i = bpp; i < rowBytes; i++) Unsafe.Add(ref cur, i) += (byte)(Unsafe.Add(ref cur, i - bpp) >> 1);
+                break;
+            case 3:
+                for (var i = 0; i < lead; i++) Unsafe.Add(ref cur, i) += (byte)(Unsafe.Add(ref up, i) >> 1);
+                for (var i = bpp; i < rowBytes; i++)
+                    Unsafe.Add(ref cur, i) += (byte)((Unsafe.Add(ref cur, i - bpp) + Unsafe.Add(ref up, i)) >> 1);
+                break;
+            case 4:
+                // Left of the first pixel a and c are 0, so Paeth picks b (the byte above).
+                for (var i = 0; i < lead; i++) Unsafe.Add(ref cur, i) += Unsafe.Add(ref up, i);
+                for (var i = bpp; i < rowBytes; i++)
+                    Unsafe.Add(ref cur, i) += (byte)Paeth(Unsafe.Add(ref cur, i - bpp), Unsafe.Add(ref up, i), Unsafe.Add(ref up, i - bpp));
+                break;
+            default:
+                throw new GribFormatException($"PNG row {y} has filter type {filter} (0 to 4 are defined)", at7, 7);
         }
     }
 
+    /// <summary>cur[i] += prev[i] for <paramref name="count"/> bytes, 32 (or 16) at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(ref byte cur, ref byte prev, int count)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i <= count - 32; i += 32)
+                (Vector256.LoadUnsafe(ref cur, (nuint)i) + Vector256.LoadUnsafe(ref prev, (nuint)i)).StoreUnsafe(ref cur, (nuint)i);
+        if (Vector128.IsHardwareAccelerated)
+            for (; i <= count - 16; i += 16)
+                (Vector128.LoadUnsafe(ref cur, (nuint)i) + Vector128.LoadUnsafe(ref prev, (nuint)i)).StoreUnsafe(ref cur, (nuint)i);
+        for (; i < count; i++) Unsafe.Add(ref cur, i) += Unsafe.Add(ref prev, i);
+    }
+
+    /// <summary>The Paeth predictor without branches on the data (the choice is a conditional move, not a jump).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Paeth(int a, int b, int c)
     {
-        var p = a + b - c;
-        int pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c);
-        return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+        int pa = Math.Abs(b - c), pb = Math.Abs(a - c), pc = Math.Abs(a + b - 2 * c);
+        var bc = pb <= pc ? b : c;
+        return (pa <= pb) & (pa <= pc) ? a : bc;
     }
 }

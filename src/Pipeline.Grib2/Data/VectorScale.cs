@@ -67,6 +67,85 @@ internal static class VectorScale
         }
     }
 
+    /// <summary>
+    /// As <see cref="FromBigEndianUInt16(ReadOnlySpan{byte}, Span{double}, in Scaling)"/>, narrowed to float32: each
+    /// value computed in double, ecCodes' missing value 9999 (tested on the double) becoming NaN, the rest rounded to
+    /// the nearest float, the same floats as decoding to doubles and narrowing them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void FromBigEndianUInt16(ReadOnlySpan<byte> src, Span<float> dest, in Scaling s)
+    {
+        var n = dest.Length;
+        if (src.Length < 2 * n) throw new ArgumentException("source is shorter than the destination needs", nameof(src));
+        double b = s.Binary, r = s.Reference, d = s.Decimal;
+        fixed (byte* sp = src)
+        fixed (float* dp = dest)
+        {
+            var i = 0;
+            if (Avx2.IsSupported)
+            {
+                var vb = Vector256.Create(b);
+                var vr = Vector256.Create(r);
+                var vd = Vector256.Create(d);
+                var swap = Vector128.Create((byte)1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+                for (; i <= n - 8; i += 8)
+                {
+                    var v = Ssse3.Shuffle(Vector128.Load(sp + 2 * i), swap).AsUInt16();
+                    Store8Float(dp + i, Avx2.ConvertToVector256Int32(v), vb, vr, vd);
+                }
+            }
+            for (; i < n; i++) dp[i] = Narrow((((sp[2 * i] << 8) | sp[2 * i + 1]) * b + r) * d);
+        }
+    }
+
+    /// <summary>dest[i] = (src[i] * b + r) * d for 8-bit unsigned samples.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void FromUInt8(ReadOnlySpan<byte> src, Span<double> dest, in Scaling s)
+    {
+        var n = dest.Length;
+        if (src.Length < n) throw new ArgumentException("source is shorter than the destination needs", nameof(src));
+        double b = s.Binary, r = s.Reference, d = s.Decimal;
+        fixed (byte* sp = src)
+        fixed (double* dp = dest)
+        {
+            var i = 0;
+            if (Avx2.IsSupported)
+            {
+                var vb = Vector256.Create(b);
+                var vr = Vector256.Create(r);
+                var vd = Vector256.Create(d);
+                for (; i <= n - 8; i += 8) Store4(dp + i, Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(*(ulong*)(sp + i)).AsByte()), vb, vr, vd);
+            }
+            for (; i < n; i++) dp[i] = (sp[i] * b + r) * d;
+        }
+    }
+
+    /// <summary>As <see cref="FromUInt8(ReadOnlySpan{byte}, Span{double}, in Scaling)"/>, narrowed to float32 (9999 becomes NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void FromUInt8(ReadOnlySpan<byte> src, Span<float> dest, in Scaling s)
+    {
+        var n = dest.Length;
+        if (src.Length < n) throw new ArgumentException("source is shorter than the destination needs", nameof(src));
+        double b = s.Binary, r = s.Reference, d = s.Decimal;
+        fixed (byte* sp = src)
+        fixed (float* dp = dest)
+        {
+            var i = 0;
+            if (Avx2.IsSupported)
+            {
+                var vb = Vector256.Create(b);
+                var vr = Vector256.Create(r);
+                var vd = Vector256.Create(d);
+                for (; i <= n - 8; i += 8) Store8Float(dp + i, Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(*(ulong*)(sp + i)).AsByte()), vb, vr, vd);
+            }
+            for (; i < n; i++) dp[i] = Narrow((sp[i] * b + r) * d);
+        }
+    }
+
+    /// <summary>A decoded double as a float32 value: ecCodes' missing value 9999 becomes NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Narrow(double v) => v == 9999 ? float.NaN : (float)v;
+
     /// <summary>dest[i] = (src[i] * b + r) * d for 16-bit unsigned samples.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void FromUInt16(ReadOnlySpan<ushort> src, Span<double> dest, in Scaling s)
@@ -189,5 +268,17 @@ internal static class VectorScale
         var x1 = Avx.ConvertToVector256Double(w.GetUpper());
         ((x0 * vb + vr) * vd).Store(dst);
         ((x1 * vb + vr) * vd).Store(dst + 4);
+    }
+
+    /// <summary>Eight int32 lanes to eight scaled values narrowed to float32 at <paramref name="dst"/> (9999 becomes NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Store8Float(float* dst, Vector256<int> w, Vector256<double> vb, Vector256<double> vr, Vector256<double> vd)
+    {
+        var lo = (Avx.ConvertToVector256Double(w.GetLower()) * vb + vr) * vd;
+        var hi = (Avx.ConvertToVector256Double(w.GetUpper()) * vb + vr) * vd;
+        var missing = Vector256.Create(9999.0);
+        // The 9999 test is on the doubles (a double that only rounds to 9999f is a value, not missing).
+        var isMissing = Vector256.Narrow(Vector256.Equals(lo, missing).AsInt64(), Vector256.Equals(hi, missing).AsInt64()).AsSingle();
+        Vector256.ConditionalSelect(isMissing, Vector256.Create(float.NaN), Vector256.Narrow(lo, hi)).Store(dst);
     }
 }
