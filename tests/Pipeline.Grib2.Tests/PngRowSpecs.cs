@@ -41,9 +41,10 @@ public sealed class PngRowSpecs
     public void Should_reconstruct_every_filter_as_the_specification_defines_it(int bpp)
     {
         var rng = new Random(41 + bpp);
-        foreach (var pixels in (int[])[1, 2, 5, 8, 15, 16, 17, 31, 33, 64, 101])
+        // Rows of whole pixels, and (for the two-byte path's odd tail) rows one byte longer.
+        foreach (var (pixels, extra) in ((int[])[1, 2, 5, 8, 15, 16, 17, 31, 33, 64, 101]).SelectMany(p => new[] { (p, 0), (p, 1) }))
         {
-            var rowBytes = pixels * bpp;
+            var rowBytes = pixels * bpp + extra;
             // Every filter on row 0 and after each other filter: 5 x 5 pairs, then random rows.
             var filters = Enumerable.Range(0, 25).SelectMany(k => new[] { k / 5, k % 5 }).Concat(Enumerable.Range(0, 20).Select(_ => rng.Next(5))).ToArray();
             var rows = filters.Length;
@@ -57,7 +58,7 @@ public sealed class PngRowSpecs
 
             for (var y = 0; y < rows; y++)
                 Assert.True(expected.AsSpan(y * (rowBytes + 1), rowBytes + 1).SequenceEqual(raw.AsSpan(y * (rowBytes + 1), rowBytes + 1)),
-                    $"bpp {bpp}, {pixels} pixels: row {y} (filter {filters[y]} after {(y > 0 ? filters[y - 1] : -1)}) differs");
+                    $"bpp {bpp}, {rowBytes} bytes: row {y} (filter {filters[y]} after {(y > 0 ? filters[y - 1] : -1)}) differs");
         }
     }
 

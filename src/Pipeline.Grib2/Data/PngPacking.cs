@@ -222,6 +222,13 @@ internal static class PngPacking
         // The first row has an implicit row of zeros above it: Up leaves it, Average halves the left byte, Paeth is Sub.
         if (first && filter is 2 or 4) filter = (byte)(filter == 2 ? 0 : 1);
         var lead = Math.Min(bpp, rowBytes);
+        if (bpp <= 2 && filter is 1 or 3 or 4 && !(first && filter == 3))
+        {
+            // Grey 8 and 16 bits (GRIB's PNG images): the bytes to the left carried in registers.
+            if (bpp == 1) UnfilterGrey8(filter, ref cur, ref up, rowBytes);
+            else UnfilterGrey16(filter, ref cur, ref up, rowBytes);
+            return;
+        }
         switch (filter)
         {
             case 0:
@@ -248,6 +255,88 @@ internal static class PngPacking
                 break;
             default:
                 throw new GribFormatException($"PNG row {y} has filter type {filter} (0 to 4 are defined)", at7, 7);
+        }
+    }
+
+    /// <summary>Sub, Average or Paeth (not the first row's Average) for one byte per pixel, the left byte in a register.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UnfilterGrey8(byte filter, ref byte cur, ref byte up, int n)
+    {
+        if (n == 0) return;
+        int a;
+        switch (filter)
+        {
+            case 1:
+                a = cur;
+                for (var i = 1; i < n; i++) Unsafe.Add(ref cur, i) = (byte)(a += Unsafe.Add(ref cur, i));
+                break;
+            case 3:
+                a = cur = (byte)(cur + (up >> 1));
+                for (var i = 1; i < n; i++) Unsafe.Add(ref cur, i) = (byte)(a = (byte)(Unsafe.Add(ref cur, i) + ((a + Unsafe.Add(ref up, i)) >> 1)));
+                break;
+            default:
+                a = cur = (byte)(cur + up);
+                int c = up;
+                for (var i = 1; i < n; i++)
+                {
+                    int b = Unsafe.Add(ref up, i);
+                    Unsafe.Add(ref cur, i) = (byte)(a = (byte)(Unsafe.Add(ref cur, i) + Paeth(a, b, c)));
+                    c = b;
+                }
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Sub, Average or Paeth (not the first row's Average) for two bytes per pixel: the two byte lanes interleaved, each
+    /// with its left byte (and for Paeth its upper-left byte) in a register instead of reloaded from the row just written.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UnfilterGrey16(byte filter, ref byte cur, ref byte up, int n)
+    {
+        if (n < 2)
+        {
+            // One byte, with nothing to its left: Sub leaves it, Average and Paeth take from above as for one-byte pixels.
+            if (n == 1 && filter != 1) UnfilterGrey8(filter, ref cur, ref up, n);
+            return;
+        }
+        int a0, a1, i;
+        switch (filter)
+        {
+            case 1:
+                a0 = cur;
+                a1 = Unsafe.Add(ref cur, 1);
+                for (i = 2; i + 1 < n; i += 2)
+                {
+                    Unsafe.Add(ref cur, i) = (byte)(a0 += Unsafe.Add(ref cur, i));
+                    Unsafe.Add(ref cur, i + 1) = (byte)(a1 += Unsafe.Add(ref cur, i + 1));
+                }
+                if (i < n) Unsafe.Add(ref cur, i) = (byte)(a0 + Unsafe.Add(ref cur, i));
+                break;
+            case 3:
+                a0 = cur = (byte)(cur + (up >> 1));
+                a1 = Unsafe.Add(ref cur, 1) = (byte)(Unsafe.Add(ref cur, 1) + (Unsafe.Add(ref up, 1) >> 1));
+                for (i = 2; i + 1 < n; i += 2)
+                {
+                    Unsafe.Add(ref cur, i) = (byte)(a0 = (byte)(Unsafe.Add(ref cur, i) + ((a0 + Unsafe.Add(ref up, i)) >> 1)));
+                    Unsafe.Add(ref cur, i + 1) = (byte)(a1 = (byte)(Unsafe.Add(ref cur, i + 1) + ((a1 + Unsafe.Add(ref up, i + 1)) >> 1)));
+                }
+                if (i < n) Unsafe.Add(ref cur, i) = (byte)(Unsafe.Add(ref cur, i) + ((a0 + Unsafe.Add(ref up, i)) >> 1));
+                break;
+            default:
+                a0 = cur = (byte)(cur + up);
+                a1 = Unsafe.Add(ref cur, 1) = (byte)(Unsafe.Add(ref cur, 1) + Unsafe.Add(ref up, 1));
+                int c0 = up, c1 = Unsafe.Add(ref up, 1);
+                for (i = 2; i + 1 < n; i += 2)
+                {
+                    int b0 = Unsafe.Add(ref up, i), b1 = Unsafe.Add(ref up, i + 1);
+                    Unsafe.Add(ref cur, i) = (byte)(a0 = (byte)(Unsafe.Add(ref cur, i) + Paeth(a0, b0, c0)));
+                    Unsafe.Add(ref cur, i + 1) = (byte)(a1 = (byte)(Unsafe.Add(ref cur, i + 1) + Paeth(a1, b1, c1)));
+                    c0 = b0;
+                    c1 = b1;
+                }
+                if (i < n) Unsafe.Add(ref cur, i) = (byte)(Unsafe.Add(ref cur, i) + Paeth(a0, Unsafe.Add(ref up, i), c0));
+                break;
         }
     }
 
