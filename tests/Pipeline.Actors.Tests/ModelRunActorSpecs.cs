@@ -113,6 +113,63 @@ public sealed class ModelRunActorSpecs : Akka.TestKit.Xunit2.TestKit, IDisposabl
     }
 
     [Fact]
+    public async Task Should_rest_in_the_journal_as_one_snapshot_once_finalized_and_recover_from_it()
+    {
+        var catalog = CatalogOf(DatasetOptions(new CompletenessOptions { ExpectedCount = 2 }));
+        var id = "model-run-" + Run;
+        await using (var node = await TestNode.StartAsync(Sqlite(_dir), catalog))
+        {
+            await node.Ask<AdmitFilesResult>(Admit(Request("TMP", 0), Request("TMP", 3)));
+            var works = await WaitForWork(node, 2);
+            foreach (var w in works) await node.Ask<MilestoneAck>(new ReportFileFetched(Run, w.File, 10));
+            foreach (var w in works) await node.Ask<MilestoneAck>(new ReportFileIndexed(Run, w.File, 1));
+            await AwaitAssertAsync(() => Assert.Single(node.Finalizer.Requests), Deadline);
+            Assert.True(JournalRows(id).Live > 4);
+            Assert.True((await node.Ask<FinalizationAck>(new ConfirmRunFinalized(Run, 0))).Recorded);
+
+            // The finalization snapshots the run; the events it covers go (the last row stays, marked deleted).
+            await AwaitAssertAsync(() => Assert.Equal((0L, 1L, 1L), JournalRows(id)), Deadline);
+        }
+
+        await using (var node = await TestNode.StartAsync(Sqlite(_dir), catalog))
+        {
+            var view = await node.Ask<ModelRunView>(new GetModelRun(Run));
+            Assert.Equal((2, 0, 0), (view.Indexed, view.CompletedGeneration, view.FinalizedGeneration));
+            var again = await node.Ask<AdmitFilesResult>(Admit(Request("TMP", 3)));
+            Assert.Equal(AdmissionVerdict.Duplicate, Assert.Single(again.Outcomes).Verdict);
+            Assert.Empty(node.Finalizer.Requests);
+            Assert.Empty(node.Intake.Offered);
+
+            // New events go on after the deleted ones, and recover on top of the snapshot.
+            await node.Ask<AdmitFilesResult>(Admit(Request("TMP", 6)));
+            await WaitForWork(node, 1);
+        }
+
+        await using (var node = await TestNode.StartAsync(Sqlite(_dir), catalog))
+        {
+            var view = await node.Ask<ModelRunView>(new GetModelRun(Run));
+            Assert.Equal((2, 3), (view.Indexed, view.Files.Count));
+        }
+    }
+
+    /// <summary>The entity's journal rows not marked deleted, all its rows, and its snapshots.</summary>
+    private (long Live, long All, long Snapshots) JournalRows(string persistenceId)
+    {
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection(Pipeline.Actors.Persistence.PipelinePersistence.PrepareSqlite(Sqlite(_dir)));
+        db.Open();
+        long Count(string sql)
+        {
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = sql;
+            cmd.Parameters.AddWithValue("$id", persistenceId);
+            return Convert.ToInt64(cmd.ExecuteScalar());
+        }
+        return (Count("SELECT COUNT(*) FROM journal WHERE persistence_id = $id AND NOT deleted"),
+            Count("SELECT COUNT(*) FROM journal WHERE persistence_id = $id"),
+            Count("SELECT COUNT(*) FROM snapshot WHERE persistence_id = $id"));
+    }
+
+    [Fact]
     public async Task Should_complete_the_run_when_the_quiet_period_passes_with_nothing_in_flight()
     {
         var catalog = CatalogOf(DatasetOptions(new CompletenessOptions { QuietPeriod = TimeSpan.FromMilliseconds(300) }));

@@ -46,7 +46,7 @@ public sealed record DataStreamSettings
 /// announcements with the dataset's path rules and routes them, grouped per run, to the ModelRun region; one batch
 /// does not wait for the next (the ModelRun answers are awaited off the actor).
 /// </summary>
-public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
+public sealed class DataStreamActor : CompactingPersistentActor, IWithTimers
 {
     private const string CounterTimer = "counters";
     private const string WakeTimer = "wake-open-runs";
@@ -144,10 +144,7 @@ public sealed class DataStreamActor : ReceivePersistentActor, IWithTimers
             var sender = Sender;
             PersistAll(events, PersistBatch.ThenAfterLast<IDataStreamEvent>(events.Count, Applied, () => sender.Tell(reply)));
         });
-        Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(m => _log.Warning(m.Cause, "DataStream {DatasetId}: snapshot failed", _id));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+        CompactAfterSnapshots("DataStream " + _id, _log);
     }
 
     public override string PersistenceId { get; }

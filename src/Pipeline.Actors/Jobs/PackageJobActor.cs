@@ -32,7 +32,7 @@ public sealed record PackageJobSettings
 /// attempt (the packages' keys are deterministic, so a repeated attempt rewrites the same objects); reports from an
 /// older attempt are answered "stop". Cancelling persists the cancellation and stops the running attempt.
 /// </summary>
-public sealed class PackageJobActor : ReceivePersistentActor, IWithTimers
+public sealed class PackageJobActor : CompactingPersistentActor, IWithTimers
 {
     private const string OfferTimer = "offer";
 
@@ -82,10 +82,7 @@ public sealed class PackageJobActor : ReceivePersistentActor, IWithTimers
         {
             if (!_state.NeedsWork) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         });
-        Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(m => _log.Warning(m.Cause, "PackageJob {JobId}: snapshot failed", _jobId));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+        CompactAfterSnapshots("PackageJob " + _jobId, _log);
     }
 
     public override string PersistenceId { get; }
@@ -158,7 +155,7 @@ public sealed class PackageJobActor : ReceivePersistentActor, IWithTimers
 /// <see cref="WakePackagingRegistry"/> at start), it wakes every job that has not finished, so a job interrupted by
 /// a crash resumes without anyone asking.
 /// </summary>
-public sealed class PackagingRegistryActor : ReceivePersistentActor
+public sealed class PackagingRegistryActor : CompactingPersistentActor
 {
     public const string EntityId = "packaging";
 
@@ -210,10 +207,7 @@ public sealed class PackagingRegistryActor : ReceivePersistentActor
                 if (reply is not null) sender.Tell(reply);
             }));
         });
-        Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(m => _log.Warning(m.Cause, "Packaging registry: snapshot failed"));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+        CompactAfterSnapshots("Packaging registry", _log);
     }
 
     public override string PersistenceId { get; }

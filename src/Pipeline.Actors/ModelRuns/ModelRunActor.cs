@@ -18,7 +18,7 @@ namespace Pipeline.Actors.ModelRuns;
 /// generation, refreshes on demand. The actor only persists, replies, snapshots and schedules: the decisions are
 /// <see cref="ModelRunState.Handle"/> and <see cref="ModelRunState.Apply"/>.
 /// </summary>
-public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
+public sealed class ModelRunActor : CompactingPersistentActor, IWithTimers
 {
     private const string OfferTimer = "offer";
     private const string FinalizeTimer = "finalize";
@@ -82,10 +82,7 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
         Command<QuietPeriodOver>(_ => CheckCompletion());
         Command<StallCheck>(_ => RedriveStalled());
         Command<ReceiveTimeout>(_ => OnIdle());
-        Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(m => _log.Warning(m.Cause, "ModelRun {ModelRunId}: snapshot failed", _runId));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(m => _log.Warning(m.Cause, "ModelRun {ModelRunId}: deleting old snapshots failed", _runId));
+        CompactAfterSnapshots("ModelRun " + _runId, _log);
     }
 
     public override string PersistenceId { get; }
@@ -170,8 +167,9 @@ public sealed class ModelRunActor : ReceivePersistentActor, IWithTimers
         // its files back from the (equally compact) snapshot costs, so only the row count bounds recovery. Counting
         // files snapshotted a run every two broker batches, and on SQLite each snapshot (and the delete of the one
         // before) is a write transaction that the journal's writes queue behind.
+        // A finalized run also snapshots at once: it then rests in the journal as one snapshot, its events deleted.
         _sinceSnapshot++;
-        if (_sinceSnapshot >= _settings.SnapshotEvery)
+        if (_sinceSnapshot >= _settings.SnapshotEvery || e is RunFinalized)
         {
             _sinceSnapshot = 0;
             SaveSnapshot(_state);
