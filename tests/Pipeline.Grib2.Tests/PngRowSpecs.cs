@@ -108,10 +108,10 @@ public sealed class PngRowSpecs
             var f16 = new float[n];
             var d8 = new double[n];
             var f8 = new float[n];
-            VectorScale.FromBigEndianUInt16(bytes, d16, s);
-            VectorScale.FromBigEndianUInt16(bytes, f16, s);
-            VectorScale.FromUInt8(bytes, d8, s);
-            VectorScale.FromUInt8(bytes, f8, s);
+            VectorScale.FromBigEndianUInt16<double>(bytes, d16, s);
+            VectorScale.FromBigEndianUInt16<float>(bytes, f16, s);
+            VectorScale.FromUInt8<double>(bytes, d8, s);
+            VectorScale.FromUInt8<float>(bytes, f8, s);
 
             for (var i = 0; i < n; i++)
             {

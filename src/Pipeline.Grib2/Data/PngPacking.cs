@@ -134,17 +134,11 @@ internal static class PngPacking
                     var outRow = dest.Slice(k, m);
                     switch (bitsPerPixel)
                     {
-                        case 8 when typeof(T) == typeof(float):
-                            VectorScale.FromUInt8(line, MemoryMarshal.Cast<T, float>(outRow), scaling);
-                            break;
                         case 8:
-                            VectorScale.FromUInt8(line, MemoryMarshal.Cast<T, double>(outRow), scaling);
-                            break;
-                        case 16 when typeof(T) == typeof(float):
-                            VectorScale.FromBigEndianUInt16(line, MemoryMarshal.Cast<T, float>(outRow), scaling);
+                            VectorScale.FromUInt8(line, outRow, scaling);
                             break;
                         case 16:
-                            VectorScale.FromBigEndianUInt16(line, MemoryMarshal.Cast<T, double>(outRow), scaling);
+                            VectorScale.FromBigEndianUInt16(line, outRow, scaling);
                             break;
                         case 24:
                             for (var i = 0; i < m; i++)

@@ -38,17 +38,20 @@ internal static class VectorScale
     }
 
     /// <summary>
-    /// dest[i] = (x * b + r) * d for big-endian 16-bit unsigned samples (GRIB's simple packing at 16 bits): one pass,
-    /// bytes swapped, widened and scaled in registers.
+    /// dest[i] = (x * b + r) * d for big-endian 16-bit unsigned samples (GRIB's simple packing at 16 bits, PNG's 16-bit
+    /// grey): one pass, bytes swapped, widened and scaled in registers. <typeparamref name="T"/> is double, or float:
+    /// each value computed in double, then ecCodes' missing value 9999 (tested on the double) becomes NaN and the rest
+    /// are rounded to the nearest float, the same floats as decoding to doubles and narrowing them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void FromBigEndianUInt16(ReadOnlySpan<byte> src, Span<double> dest, in Scaling s)
+    public static unsafe void FromBigEndianUInt16<T>(ReadOnlySpan<byte> src, Span<T> dest, in Scaling s) where T : unmanaged
     {
+        RequireDoubleOrFloat<T>();
         var n = dest.Length;
         if (src.Length < 2 * n) throw new ArgumentException("source is shorter than the destination needs", nameof(src));
         double b = s.Binary, r = s.Reference, d = s.Decimal;
         fixed (byte* sp = src)
-        fixed (double* dp = dest)
+        fixed (T* dp = dest)
         {
             var i = 0;
             if (Avx2.IsSupported)
@@ -60,53 +63,23 @@ internal static class VectorScale
                 for (; i <= n - 8; i += 8)
                 {
                     var v = Ssse3.Shuffle(Vector128.Load(sp + 2 * i), swap).AsUInt16();
-                    Store4(dp + i, Avx2.ConvertToVector256Int32(v), vb, vr, vd);
+                    Store8(dp + i, Avx2.ConvertToVector256Int32(v), vb, vr, vd);
                 }
             }
-            for (; i < n; i++) dp[i] = (((sp[2 * i] << 8) | sp[2 * i + 1]) * b + r) * d;
+            for (; i < n; i++) Put(dp + i, (((sp[2 * i] << 8) | sp[2 * i + 1]) * b + r) * d);
         }
     }
 
-    /// <summary>
-    /// As <see cref="FromBigEndianUInt16(ReadOnlySpan{byte}, Span{double}, in Scaling)"/>, narrowed to float32: each
-    /// value computed in double, ecCodes' missing value 9999 (tested on the double) becoming NaN, the rest rounded to
-    /// the nearest float, the same floats as decoding to doubles and narrowing them.
-    /// </summary>
+    /// <summary>dest[i] = (src[i] * b + r) * d for 8-bit unsigned samples, to double or float (as <see cref="FromBigEndianUInt16{T}"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void FromBigEndianUInt16(ReadOnlySpan<byte> src, Span<float> dest, in Scaling s)
+    public static unsafe void FromUInt8<T>(ReadOnlySpan<byte> src, Span<T> dest, in Scaling s) where T : unmanaged
     {
-        var n = dest.Length;
-        if (src.Length < 2 * n) throw new ArgumentException("source is shorter than the destination needs", nameof(src));
-        double b = s.Binary, r = s.Reference, d = s.Decimal;
-        fixed (byte* sp = src)
-        fixed (float* dp = dest)
-        {
-            var i = 0;
-            if (Avx2.IsSupported)
-            {
-                var vb = Vector256.Create(b);
-                var vr = Vector256.Create(r);
-                var vd = Vector256.Create(d);
-                var swap = Vector128.Create((byte)1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
-                for (; i <= n - 8; i += 8)
-                {
-                    var v = Ssse3.Shuffle(Vector128.Load(sp + 2 * i), swap).AsUInt16();
-                    Store8Float(dp + i, Avx2.ConvertToVector256Int32(v), vb, vr, vd);
-                }
-            }
-            for (; i < n; i++) dp[i] = Narrow((((sp[2 * i] << 8) | sp[2 * i + 1]) * b + r) * d);
-        }
-    }
-
-    /// <summary>dest[i] = (src[i] * b + r) * d for 8-bit unsigned samples.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void FromUInt8(ReadOnlySpan<byte> src, Span<double> dest, in Scaling s)
-    {
+        RequireDoubleOrFloat<T>();
         var n = dest.Length;
         if (src.Length < n) throw new ArgumentException("source is shorter than the destination needs", nameof(src));
         double b = s.Binary, r = s.Reference, d = s.Decimal;
         fixed (byte* sp = src)
-        fixed (double* dp = dest)
+        fixed (T* dp = dest)
         {
             var i = 0;
             if (Avx2.IsSupported)
@@ -114,32 +87,32 @@ internal static class VectorScale
                 var vb = Vector256.Create(b);
                 var vr = Vector256.Create(r);
                 var vd = Vector256.Create(d);
-                for (; i <= n - 8; i += 8) Store4(dp + i, Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(*(ulong*)(sp + i)).AsByte()), vb, vr, vd);
+                for (; i <= n - 8; i += 8) Store8(dp + i, Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(*(ulong*)(sp + i)).AsByte()), vb, vr, vd);
             }
-            for (; i < n; i++) dp[i] = (sp[i] * b + r) * d;
+            for (; i < n; i++) Put(dp + i, (sp[i] * b + r) * d);
         }
     }
 
-    /// <summary>As <see cref="FromUInt8(ReadOnlySpan{byte}, Span{double}, in Scaling)"/>, narrowed to float32 (9999 becomes NaN).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void FromUInt8(ReadOnlySpan<byte> src, Span<float> dest, in Scaling s)
+    private static void RequireDoubleOrFloat<T>()
     {
-        var n = dest.Length;
-        if (src.Length < n) throw new ArgumentException("source is shorter than the destination needs", nameof(src));
-        double b = s.Binary, r = s.Reference, d = s.Decimal;
-        fixed (byte* sp = src)
-        fixed (float* dp = dest)
-        {
-            var i = 0;
-            if (Avx2.IsSupported)
-            {
-                var vb = Vector256.Create(b);
-                var vr = Vector256.Create(r);
-                var vd = Vector256.Create(d);
-                for (; i <= n - 8; i += 8) Store8Float(dp + i, Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(*(ulong*)(sp + i)).AsByte()), vb, vr, vd);
-            }
-            for (; i < n; i++) dp[i] = Narrow((sp[i] * b + r) * d);
-        }
+        if (typeof(T) != typeof(double) && typeof(T) != typeof(float))
+            throw new NotSupportedException($"values decode to double or float, not {typeof(T).Name}");
+    }
+
+    /// <summary>One value to a double or float slot (narrowed as <see cref="Narrow"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Put<T>(T* dst, double v) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) *(float*)dst = Narrow(v);
+        else *(double*)dst = v;
+    }
+
+    /// <summary>Eight int32 lanes to eight scaled doubles, or floats (narrowed as <see cref="Narrow"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Store8<T>(T* dst, Vector256<int> w, Vector256<double> vb, Vector256<double> vr, Vector256<double> vd) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) Store8Float((float*)dst, w, vb, vr, vd);
+        else Store4((double*)dst, w, vb, vr, vd);
     }
 
     /// <summary>A decoded double as a float32 value: ecCodes' missing value 9999 becomes NaN.</summary>
