@@ -54,7 +54,10 @@ public sealed class PngRowSpecs
             var expected = (byte[])raw.Clone();
             Reference(expected, rows, rowBytes, bpp);
 
-            PngPacking.Unfilter(raw, rows, rowBytes, bpp, 0);
+            // As the decoder does it: row by row, each on the row above it already unfiltered.
+            var stride = rowBytes + 1;
+            for (var y = 0; y < rows; y++)
+                PngPacking.UnfilterRow(raw[y * stride], raw.AsSpan(y * stride + 1, rowBytes), y > 0 ? raw.AsSpan((y - 1) * stride + 1, rowBytes) : default, bpp, y, 0);
 
             for (var y = 0; y < rows; y++)
                 Assert.True(expected.AsSpan(y * (rowBytes + 1), rowBytes + 1).SequenceEqual(raw.AsSpan(y * (rowBytes + 1), rowBytes + 1)),
@@ -65,16 +68,15 @@ public sealed class PngRowSpecs
     [Fact]
     public void Should_reject_an_undefined_filter_type_naming_the_row()
     {
-        var raw = new byte[3 * 5];
-        raw[2 * 5] = 5;
-        var e = Assert.Throws<GribFormatException>(() => PngPacking.Unfilter(raw, 3, 4, 1, 1234));
+        var e = Assert.Throws<GribFormatException>(() => PngPacking.UnfilterRow(5, new byte[4], new byte[4], 1, 2, 1234));
         Assert.Contains("row 2 has filter type 5", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1234, e.Offset);
     }
 
     [Fact]
-    public void Should_refuse_rows_that_do_not_fit_the_buffer()
+    public void Should_refuse_a_row_above_shorter_than_the_row()
     {
-        Assert.Throws<ArgumentException>(() => PngPacking.Unfilter(new byte[10], 2, 5, 1, 0));
+        Assert.Throws<ArgumentException>(() => PngPacking.UnfilterRow(2, new byte[5], new byte[4], 1, 1, 0));
     }
 
     public static TheoryData<int, int, int> Scalings => new()

@@ -187,19 +187,6 @@ internal static class PngPacking
     }
 
     /// <summary>
-    /// Undoes the PNG row filters of a whole image in place (<paramref name="raw"/>: rows of a filter byte and
-    /// <paramref name="rowBytes"/> bytes; <paramref name="bpp"/> bytes per pixel, at least 1).
-    /// </summary>
-    internal static void Unfilter(Span<byte> raw, int rows, int rowBytes, int bpp, long at7)
-    {
-        var stride = rowBytes + 1;
-        if (rows < 0 || rowBytes < 0 || (long)stride * rows > raw.Length)
-            throw new ArgumentException($"{rows} rows of {rowBytes} bytes do not fit in {raw.Length} bytes", nameof(raw));
-        for (var y = 0; y < rows; y++)
-            UnfilterRow(raw[y * stride], raw.Slice(y * stride + 1, rowBytes), y > 0 ? raw.Slice((y - 1) * stride + 1, rowBytes) : default, bpp, y, at7);
-    }
-
-    /// <summary>
     /// Undoes one row's filter in place, given the row above already unfiltered (<paramref name="prev"/> empty for the
     /// first row: a row of zeros). Up is vectorized; Sub, Average and Paeth depend on the byte one pixel to the left
     /// and run as scalar loops without bounds checks (the lengths are checked once).
