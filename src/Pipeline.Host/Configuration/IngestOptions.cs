@@ -42,6 +42,12 @@ public sealed class IngestOptions
     /// </summary>
     public TimeSpan CacheRetention { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// The longest a downloaded file is kept for a run not finalized yet (counted from its download): a run finalized
+    /// on another node, or one that never completes, then lets its files go; finalization fetches any it still needs.
+    /// </summary>
+    public TimeSpan CacheHoldLimit { get; set; } = TimeSpan.FromDays(1);
+
     public string Cache => CacheDirectory ?? Path.Combine(DataDirectory, "cache");
 
     public string Store => DefaultStore ?? Path.Combine(DataDirectory, "store");

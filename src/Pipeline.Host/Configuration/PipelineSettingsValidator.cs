@@ -89,6 +89,7 @@ public sealed class PipelineSettingsValidator : IValidateOptions<PipelineSetting
         var i = options.Ingest;
         if (i.FetchParallelism is < 1 or > 4096) yield return $"{ingest}FetchParallelism must be 1..4096 (got {i.FetchParallelism})";
         if (i.CacheRetention < TimeSpan.FromSeconds(1)) yield return $"{ingest}CacheRetention must be at least 00:00:01 (got {i.CacheRetention})";
+        if (i.CacheHoldLimit < TimeSpan.FromMinutes(1)) yield return $"{ingest}CacheHoldLimit must be at least 00:01:00 (got {i.CacheHoldLimit})";
         if (i.DecodeParallelism is < 1 or > 1024) yield return $"{ingest}DecodeParallelism must be 1..1024 (got {i.DecodeParallelism})";
         if (i.FinalizeParallelism is < 1 or > 64) yield return $"{ingest}FinalizeParallelism must be 1..64 (got {i.FinalizeParallelism})";
         if (string.IsNullOrWhiteSpace(i.DataDirectory)) yield return $"{ingest}DataDirectory must be set";

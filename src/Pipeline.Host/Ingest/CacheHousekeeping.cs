@@ -66,14 +66,15 @@ public abstract class PeriodicSweep(string cache, TimeSpan retention, ILogger lo
 /// Keeps the download cache bounded: deletes the files no run on this node still needs (<see cref="LocalFiles"/>:
 /// runs not finalized yet) that were downloaded more than <c>Pipeline:Ingest:CacheRetention</c> ago, and partial
 /// downloads abandoned for an hour. Without it every file ever fetched would stay on disk. A file deleted while still
-/// wanted (its run's node restarted, say) is fetched again at finalization.
+/// wanted is fetched again at finalization. A file stays held for at most <c>Pipeline:Ingest:CacheHoldLimit</c> (a
+/// run finalized on another node of the cluster is never forgotten on this one otherwise).
 /// </summary>
-public sealed class CacheHousekeeping(Fetcher fetcher, LocalFiles localFiles, TimeSpan retention, ILogger<CacheHousekeeping> logger)
+public sealed class CacheHousekeeping(Fetcher fetcher, LocalFiles localFiles, TimeSpan retention, TimeSpan holdLimit, ILogger<CacheHousekeeping> logger)
     : PeriodicSweep("download cache", retention, logger)
 {
     protected override CacheSweep Sweep()
     {
-        var held = localFiles.Held();
+        var held = localFiles.Held(holdLimit);
         var sweep = fetcher.Cache.Sweep(Retention, held.Contains);
         fetcher.Cache.DeleteStalePartials(TimeSpan.FromHours(1));
         return sweep;

@@ -22,7 +22,8 @@ public static class IngestHosting
         services.AddSingleton(sp => new Fetcher(sp.GetRequiredService<FetchSettings>(), sp.GetService<ILoggerFactory>()));
         services.AddSingleton(_ => new OutputStores(Path.GetFullPath(ingest.Store)));
         services.AddSingleton<FileProcessor>();
-        services.AddSingleton<LocalFiles>();
+        // Kept beside the fetch cache, whose files they name: a restarted node finds the files of unfinalized runs there.
+        services.AddSingleton(sp => new LocalFiles(Path.Combine(sp.GetRequiredService<Fetcher>().Cache.Root, "held")));
         services.AddSingleton<IDeadLetterStore>(_ => new FileDeadLetterStore(ingest.DeadLetters));
         services.AddSingleton(sp => Wis2PublisherOf(settings.Wis2));
         services.AddSingleton(sp => new Wis2Notifier(sp.GetRequiredService<Wis2PublisherHolder>().Publisher, sp.GetRequiredService<IDeadLetterStore>()));
@@ -43,7 +44,7 @@ public static class IngestHosting
         services.AddSingleton<AnnouncementInjector>();
         services.AddSingleton<IngestService>();
         services.AddHostedService(sp => sp.GetRequiredService<IngestService>());
-        services.AddSingleton(sp => new CacheHousekeeping(sp.GetRequiredService<Fetcher>(), sp.GetRequiredService<LocalFiles>(), ingest.CacheRetention,
+        services.AddSingleton(sp => new CacheHousekeeping(sp.GetRequiredService<Fetcher>(), sp.GetRequiredService<LocalFiles>(), ingest.CacheRetention, ingest.CacheHoldLimit,
             sp.GetRequiredService<ILogger<CacheHousekeeping>>()));
         services.AddHostedService(sp => sp.GetRequiredService<CacheHousekeeping>());
         return services;

@@ -56,7 +56,7 @@ public sealed class CacheHousekeepingSpecs : IAsyncDisposable
         var done = Downloaded('b', TimeSpan.FromHours(3));
         var recent = Downloaded('c', TimeSpan.FromMinutes(5));
         _local.Remember(Run, "a.grib2", held);
-        var housekeeping = new CacheHousekeeping(_fetcher, _local, TimeSpan.FromMinutes(30), NullLogger<CacheHousekeeping>.Instance);
+        var housekeeping = new CacheHousekeeping(_fetcher, _local, TimeSpan.FromMinutes(30), TimeSpan.FromDays(1), NullLogger<CacheHousekeeping>.Instance);
 
         Assert.Equal(new CacheSweep(1, 100, 1), housekeeping.SweepOnce());
         Assert.True(File.Exists(held));
@@ -68,7 +68,41 @@ public sealed class CacheHousekeepingSpecs : IAsyncDisposable
         Assert.False(File.Exists(held));
         Assert.True(File.Exists(recent));
         Assert.Equal(TimeSpan.FromMinutes(5), housekeeping.Interval); // half the retention, at most five minutes
-        Assert.Equal(TimeSpan.FromSeconds(2), new CacheHousekeeping(_fetcher, _local, TimeSpan.FromSeconds(4), NullLogger<CacheHousekeeping>.Instance).Interval);
+        Assert.Equal(TimeSpan.FromSeconds(2), new CacheHousekeeping(_fetcher, _local, TimeSpan.FromSeconds(4), TimeSpan.FromDays(1), NullLogger<CacheHousekeeping>.Instance).Interval);
+    }
+
+    [Fact]
+    public void Should_find_and_keep_a_run_files_after_a_restart_and_let_them_go_after_the_hold_limit()
+    {
+        var clock = new Demo.ManualClock(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero));
+        var held = Path.Combine(_root, "cache", "held");
+        var a = Downloaded('a', TimeSpan.FromHours(3));
+        var b = Downloaded('b', TimeSpan.FromHours(3));
+        var first = new LocalFiles(held, clock);
+        first.Remember(Run, "a.grib2", a);
+        clock.Advance(TimeSpan.FromHours(20));
+        first.Remember(Run, "b.grib2", b);
+        var other = new ModelRunId(Run.Dataset, Run.ReferenceTime.AddHours(6));
+        first.Remember(other, "a.grib2", a);
+        first.ForgetRun(other); // finalized here: gone from disk too
+        // Torn and foreign files in the directory are skipped, not fatal.
+        File.WriteAllText(Path.Combine(held, "torn.json"), "{\"Run\": ");
+        File.WriteAllText(Path.Combine(held, "relative.json"), """{"Run":"r","DataId":"d","Path":"cache/x","At":"2026-11-25T00:00:00Z"}""");
+
+        // The node restarts: the run's files are still found, and housekeeping keeps them although they are old.
+        var again = new LocalFiles(held, clock);
+        Assert.Equal(a, again.Find(Run, "a.grib2"));
+        Assert.Equal(b, again.Find(Run, "b.grib2"));
+        Assert.Null(again.Find(other, "a.grib2"));
+        var housekeeping = new CacheHousekeeping(_fetcher, again, TimeSpan.FromMinutes(30), TimeSpan.FromDays(1), NullLogger<CacheHousekeeping>.Instance);
+        Assert.Equal(new CacheSweep(0, 0, 2), housekeeping.SweepOnce());
+
+        // A day after it was remembered (the run finalized on another node, say), a file is let go, on disk as well.
+        clock.Advance(TimeSpan.FromHours(5));
+        Assert.Equal(new CacheSweep(1, 100, 1), housekeeping.SweepOnce());
+        Assert.False(File.Exists(a));
+        Assert.Null(new LocalFiles(held, clock).Find(Run, "a.grib2"));
+        Assert.Equal(b, new LocalFiles(held, clock).Find(Run, "b.grib2"));
     }
 
     [Fact]
@@ -103,7 +137,7 @@ public sealed class CacheHousekeepingSpecs : IAsyncDisposable
         var old = Downloaded('d', TimeSpan.FromHours(1));
         var held = Downloaded('e', TimeSpan.FromHours(1));
         _local.Remember(Run, "e.grib2", held);
-        using var housekeeping = new CacheHousekeeping(_fetcher, _local, TimeSpan.FromSeconds(1), NullLogger<CacheHousekeeping>.Instance);
+        using var housekeeping = new CacheHousekeeping(_fetcher, _local, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), NullLogger<CacheHousekeeping>.Instance);
         await housekeeping.StartAsync(CancellationToken.None);
         try
         {
