@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Pipeline.Grib2;
 using Pipeline.Packaging.Processing;
 using Pipeline.Packaging.Writing;
 using Pipeline.Zarr;
@@ -37,25 +38,51 @@ public static class PackageBuilder
             throw new PackagingException("a GRIB2 package copies the original messages and cannot be clipped: ask for zarr, or clip=false");
         if (request.Clip && request.Boundary is null) throw new PackagingException("clipping needs a boundary");
 
-        // Read the inventory of every input and keep only the selected fields (a file with none is let go at once).
+        // Map every input, read its inventory and keep only the selected fields. Mapped, not read: a run of hundreds
+        // of files is packaged without holding them on the heap (a selected field's data is read from the page cache
+        // when it is decoded or copied); a file with no selected field is unmapped at once, the rest when done.
+        var mapped = new List<MappedGribFile>();
+        try
+        {
+            return await BuildFromAsync(request, inputs, store, prefix, progress, mapped, started, clock, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var m in mapped) m.Dispose();
+        }
+    }
+
+    private static async Task<PackageResult> BuildFromAsync(PackageRequest request, IReadOnlyList<PackageInput> inputs, IObjectStore store, string prefix,
+        IProgress<PackageProgress>? progress, List<MappedGribFile> mapped, DateTimeOffset started, Stopwatch clock, CancellationToken cancellationToken)
+    {
         var selected = new List<GribFieldRecord>();
         var available = new SortedSet<string>(StringComparer.Ordinal);
         var total = 0;
         for (var i = 0; i < inputs.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            IReadOnlyList<GribFieldRecord> records;
             try
             {
-                foreach (var r in GribFieldRecord.ReadFile(inputs[i].Path))
-                {
-                    total++;
-                    if (request.Selection.Selects(r)) selected.Add(r);
-                    else if (available.Count < 40) available.Add($"{r.Entry.ShortName}@{r.TypeOfLevel}:{r.Level.ToString(CultureInfo.InvariantCulture)}");
-                }
+                var file = MappedGribFile.Open(inputs[i].Path);
+                mapped.Add(file);
+                records = GribFieldRecord.Of(file);
             }
-            catch (Pipeline.Grib2.GribFormatException e)
+            catch (GribFormatException e)
             {
                 throw new PackagingException($"input {inputs[i].Source} is not readable GRIB2: {e.Message}");
+            }
+            var before = selected.Count;
+            foreach (var r in records)
+            {
+                total++;
+                if (request.Selection.Selects(r)) selected.Add(r);
+                else if (available.Count < 40) available.Add($"{r.Entry.ShortName}@{r.TypeOfLevel}:{r.Level.ToString(CultureInfo.InvariantCulture)}");
+            }
+            if (selected.Count == before)
+            {
+                mapped[^1].Dispose();
+                mapped.RemoveAt(mapped.Count - 1);
             }
             progress?.Report(new PackageProgress("read", i + 1, inputs.Count, inputs[i].Source.AbsoluteUri));
         }

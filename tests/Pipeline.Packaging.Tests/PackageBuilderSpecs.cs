@@ -51,6 +51,23 @@ public sealed class PackageBuilderSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_refuse_naming_the_input_when_one_of_the_run_files_is_truncated()
+    {
+        if (SharedData.Root is null) return;
+        var good = SharedData.Data("grib2", "real", "pygrib__gfs.t12z.pgrbf120.2p5deg.grib2");
+        var bytes = await File.ReadAllBytesAsync(good);
+        var cut = Path.Combine(_dir, "cut.grib2");
+        await File.WriteAllBytesAsync(cut, bytes.AsSpan(0, bytes.Length - 1000).ToArray());
+        var store = new LocalDirectoryStore(Path.Combine(_dir, "out"));
+        var request = new PackageRequest("p", "gfs", "r", null, FieldSelection.All, false, PackageFormat.Grib2);
+
+        var e = await Assert.ThrowsAsync<PackagingException>(() => PackageBuilder.BuildAsync(request, [Input(good), Input(cut)], store, "p"));
+
+        Assert.Contains("https://example.org/data/cut.grib2 is not readable GRIB2", e.Message);
+        Assert.False(File.Exists(Path.Combine(_dir, "out", "p", "datapackage.json")));
+    }
+
+    [Fact]
     public async Task Should_refuse_with_a_reason_when_nothing_matches_or_the_boundary_misses_the_grid()
     {
         if (SharedData.Root is null) return;
